@@ -1,0 +1,5 @@
+import sys
+
+from nndl.cli import main
+
+sys.exit(main())

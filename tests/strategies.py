@@ -1,0 +1,36 @@
+"""Hypothesis strategies shared by the tests: batch shapes, float dtypes and seeded arrays.
+
+Arrays are drawn from a seeded normal distribution rather than element by element, so that the
+examples look like activations (no subnormals or 1e308s) and shrink to small shapes and seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+float_dtypes = st.sampled_from([np.float32, np.float64])
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@st.composite
+def batch_shapes(draw, min_n: int = 2, max_n: int = 64, max_d: int = 16) -> tuple[int, int]:
+    """Shapes (N, D) of a batch of N examples with D features."""
+    return draw(st.integers(min_n, max_n)), draw(st.integers(1, max_d))
+
+
+@st.composite
+def batches(draw, min_n: int = 2, max_n: int = 64, max_d: int = 16, dtype=None):
+    """A batch ``x`` of shape (N, D) with a per-feature offset and scale, and its dtype."""
+    n, d = draw(batch_shapes(min_n=min_n, max_n=max_n, max_d=max_d))
+    dtype = dtype or draw(float_dtypes)
+    rng = np.random.default_rng(draw(seeds))
+    loc = rng.uniform(-10, 10, size=d)
+    scale = rng.uniform(0.5, 10, size=d)
+    return (loc + scale * rng.standard_normal((n, d))).astype(dtype)
+
+
+def like(x: np.ndarray, seed: int, shape=None) -> np.ndarray:
+    """Standard normal values of x's dtype (and shape, unless given)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(x.shape if shape is None else shape).astype(x.dtype)

@@ -1,0 +1,175 @@
+"""The networks: the original notebook's gradient checks and the fix of its test-mode bug."""
+
+import numpy as np
+import pytest
+
+from nndl.fc_net import FullyConnectedNet, TwoLayerNet
+from nndl.gradient_check import eval_numerical_gradient, rel_error
+
+pytestmark = pytest.mark.fc_net
+
+
+def _numerical_check(model, X, y):
+    """Relative error of every analytic gradient against the numerical one."""
+    loss, grads = model.loss(X, y)
+    errors = {}
+    for name in sorted(model.params):
+
+        def f(_, model=model):
+            return model.loss(X, y)[0]
+
+        numeric = eval_numerical_gradient(f, model.params[name], verbose=False, h=1e-5)
+        if max(np.abs(numeric).max(), np.abs(grads[name]).max()) < 1e-8:
+            # A bias followed by batch norm has no effect on the loss: both gradients are ~0
+            # and a relative error between two round-off values means nothing.
+            errors[name] = 0.0
+        else:
+            errors[name] = rel_error(numeric, grads[name])
+    return loss, errors
+
+
+@pytest.mark.parametrize("reg", [0.0, 3.14])
+@pytest.mark.parametrize("use_batchnorm", [True, False], ids=["batchnorm", "plain"])
+def test_fc_net_gradients_match_numerical_gradients(reg, use_batchnorm):
+    # The original notebook's check: N, D, H1, H2, C = 2, 15, 20, 30, 10.
+    rng = np.random.default_rng(231)
+    N, D, H1, H2, C = 2, 15, 20, 30, 10
+    X = rng.standard_normal((N, D))
+    y = rng.integers(C, size=N)
+    model = FullyConnectedNet(
+        [H1, H2],
+        input_dim=D,
+        num_classes=C,
+        reg=reg,
+        weight_scale=5e-2,
+        use_batchnorm=use_batchnorm,
+        dtype=np.float64,
+        seed=0,
+    )
+    loss, errors = _numerical_check(model, X, y)
+    assert np.isfinite(loss)
+    assert errors["W1"] < 1e-3, errors
+    assert all(err < 1e-4 for name, err in errors.items() if name != "W1"), errors
+
+
+def test_fc_net_with_dropout_gradients_match_numerical_gradients():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((3, 12)), rng.integers(5, size=3)
+    model = FullyConnectedNet(
+        [15, 10],
+        input_dim=12,
+        num_classes=5,
+        dropout=0.25,
+        use_batchnorm=True,
+        weight_scale=5e-2,
+        dtype=np.float64,
+        seed=1,
+    )
+    model.dropout_param["seed"] = 123  # the same mask at every call, as a gradient check needs
+    _, errors = _numerical_check(model, X, y)
+    assert max(errors.values()) < 1e-3, errors
+
+
+def test_initial_loss_is_log_of_the_number_of_classes():
+    rng = np.random.default_rng(0)
+    model = FullyConnectedNet(
+        [50, 50], input_dim=20, num_classes=10, weight_scale=1e-3, use_batchnorm=True, seed=0
+    )
+    loss, _ = model.loss(rng.standard_normal((100, 20)), rng.integers(10, size=100))
+    assert loss == pytest.approx(np.log(10), rel=1e-2)
+
+
+def test_l2_penalty_has_the_half_factor_and_covers_weights_only():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((4, 6)), rng.integers(3, size=4)
+    kwargs = dict(input_dim=6, num_classes=3, use_batchnorm=True, dtype=np.float64, seed=3)
+    plain, _ = FullyConnectedNet([5], reg=0.0, **kwargs).loss(X, y)
+    model = FullyConnectedNet([5], reg=2.0, **kwargs)
+    loss, grads = model.loss(X, y)
+    weights = sum(np.sum(model.params[k] ** 2) for k in ("W1", "W2"))
+    assert loss - plain == pytest.approx(0.5 * 2.0 * weights, rel=1e-12)
+    _, plain_grads = FullyConnectedNet([5], reg=0.0, **kwargs).loss(X, y)
+    np.testing.assert_allclose(grads["W1"] - plain_grads["W1"], 2.0 * model.params["W1"])
+    # Biases, gammas and betas carry no penalty.
+    for name in ("b1", "gamma1", "beta1", "b2"):
+        np.testing.assert_array_equal(grads[name], plain_grads[name])
+
+
+def test_batchnorm_parameters_start_at_gamma_1_and_beta_0():
+    model = FullyConnectedNet([7, 8], input_dim=5, num_classes=3, use_batchnorm=True, seed=0)
+    for i, h in ((1, 7), (2, 8)):
+        np.testing.assert_array_equal(model.params[f"gamma{i}"], np.ones(h))
+        np.testing.assert_array_equal(model.params[f"beta{i}"], np.zeros(h))
+    assert "gamma3" not in model.params  # no batch norm after the last affine layer
+    assert all(v.dtype == np.float32 for v in model.params.values())
+
+
+def test_prediction_runs_in_test_mode_and_uses_the_running_statistics():
+    # The original wrote `bn_param[mode] = mode`: the key was the *value* of mode, so batch norm
+    # never left train mode and a prediction normalised with the batch's own statistics.
+    rng = np.random.default_rng(0)
+    model = FullyConnectedNet(
+        [6], input_dim=4, num_classes=3, use_batchnorm=True, dtype=np.float64, seed=0
+    )
+    for _ in range(5):
+        model.loss(rng.standard_normal((20, 4)) * 3 + 1, rng.integers(3, size=20))
+    bn_param = model.bn_params[0]
+    running = bn_param["running_mean"].copy(), bn_param["running_var"].copy()
+
+    X = rng.standard_normal((10, 4))
+    scores = model.loss(X)
+    assert scores.shape == (10, 3)
+    assert set(bn_param) == {"mode", "running_mean", "running_var"}
+    np.testing.assert_array_equal(bn_param["running_mean"], running[0])
+    np.testing.assert_array_equal(bn_param["running_var"], running[1])
+    # One example at a time gives the same scores: nothing depends on the rest of the batch.
+    one_by_one = np.concatenate([model.loss(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_allclose(one_by_one, scores, rtol=1e-12)
+
+
+def test_same_seed_gives_the_same_network():
+    a = FullyConnectedNet([10, 10], input_dim=5, seed=42)
+    b = FullyConnectedNet([10, 10], input_dim=5, seed=42)
+    c = FullyConnectedNet([10, 10], input_dim=5, seed=43)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+
+
+def test_two_layer_net_takes_hidden_dim():
+    # The original's TwoLayerNet took `hidden_dims` but read `hidden_dim`.
+    model = TwoLayerNet(input_dim=6, hidden_dim=7, num_classes=3, seed=0)
+    assert model.params["W1"].shape == (6, 7)
+    assert model.params["W2"].shape == (7, 3)
+    with pytest.raises(TypeError):
+        TwoLayerNet(input_dim=6, hidden_dims=7)  # type: ignore[call-arg]
+
+
+def test_two_layer_net_gradients_match_numerical_gradients():
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((3, 5)), rng.integers(4, size=3)
+    model = TwoLayerNet(
+        input_dim=5, hidden_dim=6, num_classes=4, weight_scale=1e-1, reg=0.7, seed=0
+    )
+    _, errors = _numerical_check(model, X, y)
+    assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hidden_dims": [10, 0]}, "positive integers"),
+        ({"hidden_dims": [10], "dropout": 1.0}, r"\[0, 1\)"),
+        ({"hidden_dims": [10], "weight_scale": 0}, "weight_scale > 0"),
+        ({"hidden_dims": [10], "dtype": np.int32}, "floating dtype"),
+    ],
+)
+def test_fc_net_rejects_bad_hyperparameters(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        FullyConnectedNet(input_dim=5, **kwargs)
+
+
+def test_fc_net_rejects_inputs_of_the_wrong_size():
+    model = FullyConnectedNet([4], input_dim=5, num_classes=3, seed=0)
+    with pytest.raises(ValueError, match=r"w must have shape \(6, 4\)"):
+        model.loss(np.ones((2, 6)))
