@@ -1,0 +1,147 @@
+"""Update rules: each expected value is worked out by hand from the rule's equations."""
+
+import numpy as np
+import pytest
+
+from nndl.optim import UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum
+
+pytestmark = pytest.mark.optim
+
+W = np.array([[1.0, -2.0], [0.5, 3.0]])
+DW = np.array([[0.5, -4.0], [2.0, 0.25]])
+
+
+def close(actual, expected):
+    return np.allclose(actual, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_step_is_not_learning_rate_times_gradient():
+    next_w, _ = sgd(W, DW, {"learning_rate": 0.1})
+    assert close(next_w, [[0.95, -1.6], [0.3, 2.975]])
+
+
+def test_momentum_first_step_from_zero_velocity_is_not_plain_sgd():
+    next_w, config = sgd_momentum(W, DW, {"learning_rate": 0.1})
+    assert close(config["velocity"], -0.1 * DW)
+    assert close(next_w, W - 0.1 * DW)
+
+
+def test_momentum_does_not_decay_the_old_velocity():
+    v = np.array([[1.0, 0.0], [-1.0, 2.0]])
+    next_w, config = sgd_momentum(W, DW, {"learning_rate": 0.1, "momentum": 0.5, "velocity": v})
+    # v <- 0.5 v - 0.1 dw, element by element
+    new_v = [[0.5 - 0.05, 0.0 + 0.4], [-0.5 - 0.2, 1.0 - 0.025]]
+    assert close(config["velocity"], new_v)
+    assert close(next_w, W + np.array(new_v))
+
+
+def test_momentum_velocity_is_not_carried_to_the_next_step():
+    w1, config = sgd_momentum(W, DW, {"learning_rate": 0.1, "momentum": 0.5})
+    w2, config = sgd_momentum(w1, DW, config)
+    # Step 1 moves by -0.1 dw; step 2 by 0.5 * (-0.1 dw) - 0.1 dw = -0.15 dw.
+    assert close(w2, W - 0.25 * DW)
+
+
+def test_rmsprop_cache_is_not_a_decaying_average_of_squared_gradients():
+    cache = np.full_like(W, 4.0)
+    _, config = rmsprop(W, DW, {"decay_rate": 0.5, "cache": cache})
+    assert close(config["cache"], [[2.125, 10.0], [4.0, 2.03125]])
+
+
+def test_rmsprop_does_not_divide_by_the_root_of_the_cache():
+    # From a zero cache with decay_rate 0.75: cache = 0.25 dw**2, sqrt(cache) = |dw| / 2, so each
+    # weight moves by lr * dw / (|dw| / 2) = 2 lr sign(dw) (epsilon 0 keeps it exact).
+    config = {"learning_rate": 0.1, "decay_rate": 0.75, "epsilon": 0.0}
+    next_w, _ = rmsprop(W, DW, config)
+    assert close(next_w, W - 0.2 * np.sign(DW))
+
+
+def test_rmsprop_adds_epsilon_inside_the_square_root():
+    config = {"learning_rate": 1.0, "decay_rate": 0.75, "epsilon": 1.0}
+    next_w, _ = rmsprop(W, DW, config)
+    # epsilon is added to sqrt(cache) = |dw| / 2, not to the cache.
+    assert close(next_w, W - DW / (np.abs(DW) / 2 + 1.0))
+
+
+def test_adam_without_bias_correction():
+    next_w, config = adam(W, DW, {"learning_rate": 0.1})
+    # After one step m = 0.1 dw and v = 0.001 dw**2; bias correction divides them by 1 - 0.9 and
+    # 1 - 0.999, giving back dw and dw**2: each weight moves by 0.1 dw / (|dw| + 1e-8).
+    assert close(config["m"], 0.1 * DW)
+    assert close(config["v"], 0.001 * DW**2)
+    assert close(next_w, W - 0.1 * DW / (np.abs(DW) + 1e-8))
+
+
+def test_adam_uses_t_before_incrementing_it():
+    # Used before the increment, the first step would divide by 1 - beta**0 = 0.
+    next_w, config = adam(W, DW)
+    assert config["t"] == 1
+    assert np.all(np.isfinite(next_w))
+
+
+def test_adam_moments_or_bias_correction_wrong_at_step_two():
+    config = {"learning_rate": 0.1, "beta1": 0.5, "beta2": 0.75, "epsilon": 0.0}
+    w1, config = adam(W, DW, config)
+    w2, config = adam(w1, 2 * DW, config)
+    # m = 0.5 * 0.5 dw + 0.5 * 2 dw = 1.25 dw
+    # v = 0.75 * 0.25 dw**2 + 0.25 * 4 dw**2 = 1.1875 dw**2
+    assert config["t"] == 2
+    assert close(config["m"], 1.25 * DW)
+    assert close(config["v"], 1.1875 * DW**2)
+    # Corrected: m / (1 - 0.25) and v / (1 - 0.5625).
+    m_hat, v_hat = 1.25 / 0.75 * DW, 1.1875 / 0.4375 * DW**2
+    assert close(w2, w1 - 0.1 * m_hat / np.sqrt(v_hat))
+
+
+def test_adam_adds_epsilon_inside_the_square_root():
+    next_w, _ = adam(W, DW, {"learning_rate": 1.0, "epsilon": 1.0})
+    assert close(next_w, W - DW / (np.abs(DW) + 1.0))
+
+
+@pytest.mark.parametrize(
+    "rule, defaults",
+    [
+        (sgd, {"learning_rate": 1e-2}),
+        (sgd_momentum, {"learning_rate": 1e-2, "momentum": 0.9}),
+        (rmsprop, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}),
+        (adam, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 1}),
+    ],
+)
+def test_default_hyper_parameters_differ_from_cs231n(rule, defaults):
+    _, config = rule(W, DW)
+    assert {name: config[name] for name in defaults} == defaults
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_update_rule_modifies_w_or_dw_in_place(rule):
+    w, dw = W.copy(), DW.copy()
+    rule(w, dw, None)
+    assert np.array_equal(w, W) and np.array_equal(dw, DW)
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_update_rule_promotes_float32_parameters_to_float64(rule):
+    w, dw = W.astype(np.float32), DW.astype(np.float32)
+    next_w, config = rule(w, dw)
+    next_w, config = rule(next_w, dw, config)
+    assert next_w.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in config.values() if isinstance(v, np.ndarray))
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_update_rule_ignores_a_misspelt_hyper_parameter(rule):
+    with pytest.raises(ValueError, match="unknown config entries \\['lr'\\]"):
+        rule(W, DW, {"lr": 0.1})
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_update_rule_accepts_a_gradient_of_the_wrong_shape(rule):
+    with pytest.raises(ValueError, match="dw has shape \\(2,\\) but w has shape \\(2, 2\\)"):
+        rule(W, DW[0])
+
+
+def test_rule_does_not_store_its_state_in_the_callers_config():
+    # The Solver keeps one config per parameter and relies on the state being stored in it.
+    config = {}
+    _, returned = adam(W, DW, config)
+    assert returned is config and config["t"] == 1
