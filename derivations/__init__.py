@@ -1,0 +1,69 @@
+"""derivations: every backward formula of nndl, derived by sympy from the forward graph.
+
+Each layer's derivation is a function returning a ``Derivation`` (computed once per process)::
+
+    >>> from derivations import batchnorm_train
+    >>> d = batchnorm_train()
+    >>> d.closed_forms["dbeta"]
+    Sum(dout[j], (j, 0, N - 1))
+    >>> d.inputs, d.outputs
+    (('dout', 'x', 'gamma', 'eps'), ('dx', 'dgamma', 'dbeta'))
+
+- ``d.nodes``: the forward graph, one ``Node`` (name, description, forward, local_derivative)
+  per node, in the names nndl and the book use (mu, xc, var, inv_std, xhat, out)
+- ``d.staged``: the gradient of each node through the gradients of the nodes that use it, as
+  nndl's staged backward computes them; ``d.closed_forms``: through the upstream gradient only
+- ``d.terms``: each closed form split by path through the graph
+- ``d.latex``, ``Node.latex``, ``Node.local_derivative_latex``: LaTeX for the book
+- ``d.numpy_fn``: the closed forms as a NumPy function, e.g. (dout, x, gamma, eps) -> (dx,
+  dgamma, dbeta)
+
+``derivations.check`` holds code to these formulas (to round-off, and exactly on symbols);
+``derivations.cases`` runs nndl's layers (or any others) as inputs to the checks;
+``derivations.exact`` proves the closed forms for concrete sizes by brute force.
+``python -m derivations`` prints every derivation.
+"""
+
+from derivations.affine import affine_layer
+from derivations.batchnorm import batchnorm_test, batchnorm_train
+from derivations.dropout import dropout_layer
+from derivations.notation import LATEX_NAMES, latex, latex_name
+from derivations.records import Derivation, Node, Term
+from derivations.relu import relu_layer
+from derivations.softmax import softmax_loss
+from derivations.svm import svm_loss
+
+# Every derivation, by name, in the order of the book.
+DERIVATIONS = {
+    "batchnorm_train": batchnorm_train,
+    "batchnorm_test": batchnorm_test,
+    "affine": affine_layer,
+    "relu": relu_layer,
+    "dropout": dropout_layer,
+    "softmax_loss": softmax_loss,
+    "svm_loss": svm_loss,
+}
+
+
+def all_derivations() -> dict[str, Derivation]:
+    """Every derivation by name (each computed once per process)."""
+    return {name: derive() for name, derive in DERIVATIONS.items()}
+
+
+__all__ = [
+    "DERIVATIONS",
+    "LATEX_NAMES",
+    "Derivation",
+    "Node",
+    "Term",
+    "affine_layer",
+    "all_derivations",
+    "batchnorm_test",
+    "batchnorm_train",
+    "dropout_layer",
+    "latex",
+    "latex_name",
+    "relu_layer",
+    "softmax_loss",
+    "svm_loss",
+]
