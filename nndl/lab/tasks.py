@@ -1,0 +1,99 @@
+"""The lab tasks: which solution blocks make up each task, which chapter explains it, and which
+check grades it.
+
+This is the one table that links the three: ``nndl lab student`` names the task and chapter in
+each ``NotImplementedError`` it writes, ``nndl lab check`` runs the checks, and the pytest marker
+of the same name (declared in ``pyproject.toml``) selects the task's tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nndl.lab import checks
+
+
+@dataclass(frozen=True)
+class Task:
+    """One lab task.
+
+    - name: the task's name, also its pytest marker
+    - chapter: the book chapter that explains it
+    - module: the module whose solution blocks the student writes, e.g. "nndl.layers"
+    - functions: qualified names of the functions (in ``module``) that hold its solution blocks
+    - check: the grading function; its parameters are named after the implementations (attributes
+      of ``module``) it grades, and it returns the list of problems found (empty: passed)
+    """
+
+    name: str
+    chapter: int
+    module: str
+    functions: tuple[str, ...]
+    check: Callable[..., list[str]]
+
+    @property
+    def path(self) -> str:
+        """The module's file, relative to the project root (POSIX separators)."""
+        return self.module.replace(".", "/") + ".py"
+
+    def implementations(self) -> dict[str, object]:
+        """The implementations the check grades, imported now from ``module`` (so that a
+        student's latest code is graded), keyed by the check's parameter names."""
+        module = importlib.import_module(self.module)
+        return {name: getattr(module, name) for name in inspect.signature(self.check).parameters}
+
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task(
+            "affine", 6, "nndl.layers", ("affine_forward", "affine_backward"), checks.check_affine
+        ),
+        Task("relu", 6, "nndl.layers", ("relu_forward", "relu_backward"), checks.check_relu),
+        Task(
+            "batchnorm_forward",
+            2,
+            "nndl.layers",
+            ("batch_statistics", "batchnorm_forward"),
+            checks.check_batchnorm_forward,
+        ),
+        Task(
+            "batchnorm_backward",
+            4,
+            "nndl.layers",
+            ("batchnorm_backward",),
+            checks.check_batchnorm_backward,
+        ),
+        Task(
+            "batchnorm_backward_alt",
+            5,
+            "nndl.layers",
+            ("batchnorm_backward_alt",),
+            checks.check_batchnorm_backward_alt,
+        ),
+        Task(
+            "dropout",
+            6,
+            "nndl.layers",
+            ("dropout_forward", "dropout_backward"),
+            checks.check_dropout,
+        ),
+        Task("losses", 6, "nndl.layers", ("svm_loss", "softmax_loss"), checks.check_losses),
+        Task(
+            "fc_net",
+            6,
+            "nndl.fc_net",
+            ("FullyConnectedNet.__init__", "FullyConnectedNet.loss"),
+            checks.check_fc_net,
+        ),
+        Task("optim", 7, "nndl.optim", ("sgd_momentum", "rmsprop", "adam"), checks.check_optim),
+    )
+}
+
+# (module file, function) -> task: which task a solution block belongs to.
+FUNCTION_TASKS: dict[tuple[str, str], str] = {
+    (task.path, function): task.name for task in TASKS.values() for function in task.functions
+}

@@ -1,0 +1,159 @@
+"""The lab's grading checks: one test per task (the task's marker selects it, so ``pytest -m
+batchnorm_backward`` runs the diagnosing check too), the report of ``nndl lab check``, and the
+per-path terms of ``derivations.terms`` that the diagnoses are built from.
+
+In a student copy these tests fail task by task until the student's code passes the checks.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import nndl.fc_net
+from derivations.batchnorm import batchnorm_test, batchnorm_train
+from derivations.terms import batchnorm_dx_terms, batchnorm_terms, evaluated
+from nndl.cli import main
+from nndl.lab import TASKS, check_task, format_report
+from nndl.lab.student import stub_message
+
+
+@pytest.mark.parametrize(
+    "task", [pytest.param(name, marks=getattr(pytest.mark, name)) for name in TASKS]
+)
+def test_task_passes_its_lab_check_without_a_diagnosis(task):
+    result = check_task(task)
+    assert result.passed, result.line()
+
+
+def test_every_task_is_a_declared_marker_that_names_its_chapter(pytestconfig):
+    markers = dict(line.split(":", 1) for line in pytestconfig.getini("markers"))
+    for task in TASKS.values():
+        assert task.name in markers, f"pyproject.toml declares no marker {task.name!r}"
+        first, last = re.search(r"\(chapters? (\d+)(?:-(\d+))?\)", markers[task.name]).groups()
+        chapters = range(int(first), int(last or first) + 1)
+        assert task.chapter in chapters, f"{task.name}: marker says {markers[task.name]!r}"
+
+
+def test_each_task_grades_the_functions_of_its_module_by_default():
+    assert TASKS["fc_net"].implementations() == {"FullyConnectedNet": nndl.fc_net.FullyConnectedNet}
+    assert list(TASKS["losses"].implementations()) == ["svm_loss", "softmax_loss"]
+
+
+# --------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.affine
+@pytest.mark.relu
+def test_lab_check_prints_one_line_per_task_and_a_summary(capsys):
+    assert main(["lab", "check", "affine", "relu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"affine +PASS", lines[0])
+    assert re.fullmatch(r"relu +PASS", lines[1])
+    assert lines[2] == "2 of 2 tasks pass"
+
+
+def test_lab_check_rejects_an_unknown_task_and_lists_the_tasks(capsys):
+    assert main(["lab", "check", "batchnorm"]) == 2
+    error = capsys.readouterr().err
+    assert "unknown task batchnorm" in error and "batchnorm_backward_alt" in error
+    with pytest.raises(ValueError, match="unknown task 'batchnorm'"):
+        check_task("batchnorm")
+
+
+@pytest.mark.batchnorm_backward
+def test_a_stub_is_reported_as_not_implemented_with_its_chapter():
+    message = stub_message("batchnorm_backward", "batchnorm_backward", "The staged backward")
+
+    def stub(dout, cache):
+        raise NotImplementedError(message)
+
+    result = check_task("batchnorm_backward", batchnorm_backward=stub)
+    assert result.problems == ("not implemented yet: see chapter 4 (batchnorm_backward)",)
+    assert format_report([result]).endswith("0 of 1 tasks pass")
+
+
+@pytest.mark.relu
+def test_an_exception_in_the_implementation_is_reported_with_its_line():
+    def relu_forward(x):
+        raise ValueError("operands could not be broadcast")
+
+    (problem,) = check_task("relu", relu_forward=relu_forward).problems
+    assert problem.startswith("raised ValueError: operands could not be broadcast (test_lab.py:")
+    assert problem.endswith("in relu_forward)")
+
+
+@pytest.mark.batchnorm_backward
+def test_a_dx_that_is_no_combination_of_the_paths_gets_its_relative_error():
+    def noisy_backward(dout, cache):
+        """The derived closed forms, with noise on dx."""
+        derivation = batchnorm_train() if cache.mode == "train" else batchnorm_test()
+        inputs = {"dout": dout, "gamma": cache.gamma, "xhat": cache.xhat, "inv_std": cache.inv_std}
+        grads = derivation.evaluate(derivation.closed_forms, inputs)
+        noise = 0.1 * np.random.default_rng(0).standard_normal(dout.shape)
+        return grads["dx"] + noise, grads["dgamma"], grads["dbeta"]
+
+    problems = check_task("batchnorm_backward", batchnorm_backward=noisy_backward).problems
+    error = r"dx is wrong \(relative error \d\.\d+(e-0\d)? against the right answer\)"
+    assert len(problems) == 2  # train and test mode
+    assert re.fullmatch(error, problems[0]) and re.fullmatch("in test mode, " + error, problems[1])
+
+
+# --------------------------------------------------------------------------------------------
+# derivations.terms: the paths of the chain rule
+# --------------------------------------------------------------------------------------------
+
+
+def _batchnorm_inputs(mode, rng):
+    x = rng.uniform(-3, 3, 4) + rng.uniform(0.1, 2, 4) * rng.standard_normal((6, 4))
+    gamma, dout = rng.uniform(0.5, 2, 4), rng.standard_normal((6, 4))
+    mean, var = (
+        (x.mean(axis=0), x.var(axis=0))
+        if mode == "train"
+        else (rng.standard_normal(4), rng.uniform(0.5, 2, 4))
+    )
+    inv_std = (var + 1e-5) ** -0.5
+    return {"dout": dout, "gamma": gamma, "xhat": (x - mean) * inv_std, "inv_std": inv_std}
+
+
+@pytest.mark.batchnorm_backward
+@pytest.mark.batchnorm_backward_alt
+@pytest.mark.parametrize("mode, derivation", [("train", batchnorm_train), ("test", batchnorm_test)])
+def test_the_batchnorm_dx_terms_add_up_to_the_derived_closed_form(rng, mode, derivation):
+    inputs = _batchnorm_inputs(mode, rng)
+    terms = batchnorm_dx_terms(
+        mode, inputs["dout"] * inputs["gamma"], inputs["xhat"], inputs["inv_std"]
+    )
+    closed_form = derivation().evaluate(derivation().closed_forms, inputs)["dx"]
+    np.testing.assert_allclose(
+        sum(value for _, value in terms), closed_form, rtol=1e-12, atol=1e-14
+    )
+
+
+@pytest.mark.batchnorm_backward
+def test_batchnorm_dx_has_three_paths_in_train_mode_and_only_the_direct_one_in_test_mode():
+    formulas = {term.label: term.formula for term in batchnorm_terms("train")}
+    # The path through the mean and then the variance is 0 (xc sums to 0): it is left out.
+    assert formulas == {
+        "the direct path": "inv_std*dxhat[i]",
+        "the path through the mean": "-inv_std*sum_j(dxhat[j])/N",
+        "the path through the variance": "-inv_std*xhat[i]*sum_j(dxhat[j]*xhat[j])/N",
+    }
+    assert [term.label for term in batchnorm_terms("test")] == ["the direct path"]
+    assert batchnorm_terms("train")[1].path == ("x", "mu", "xc", "xhat", "out")
+
+
+@pytest.mark.losses
+def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rng):
+    from derivations.softmax import softmax_loss
+
+    x, y = rng.standard_normal((5, 3)), np.eye(3)[[0, 2, 1, 1, 0]]
+    terms = {
+        "lse" in term.path: value
+        for term, value in evaluated(softmax_loss(), "dx", {"x": x, "y": y})
+    }
+    probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(terms[False], -y / 5, rtol=1e-12)
+    np.testing.assert_allclose(terms[True], probabilities / 5, rtol=1e-12)

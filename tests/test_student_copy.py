@@ -1,0 +1,218 @@
+"""The student copy, generated from the current sources so that it never drifts from them: it
+imports, its checks fail task by task with the NotImplementedError message, its chapters stop at
+the first unimplemented function, and filling the solutions back in gives the instructor's files.
+
+Instructor-only: the student copy leaves this file out.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nndl.cli import main
+from nndl.lab import TASKS, LabError, fill_solutions, make_student_copy
+from nndl.lab.student import (
+    BEGIN,
+    END,
+    INSTRUCTOR_ONLY,
+    STUB_MESSAGE,
+    find_solution_blocks,
+    project_root,
+    student_source,
+)
+
+ROOT = project_root()
+STUB = re.compile(r'^\s*raise NotImplementedError\("(?P<message>.*)"\)$', re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def student_copy(tmp_path_factory):
+    """The student copy of this checkout, and the solution blocks it replaced."""
+    outdir = tmp_path_factory.mktemp("lab") / "student"
+    return outdir, make_student_copy(outdir)
+
+
+def run_in(copy: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run this Python in the copy, importing nndl and derivations from the copy."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=copy, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_copy_has_the_project_layout_without_the_instructor_only_files(student_copy):
+    copy, _ = student_copy
+    for name in (
+        "pyproject.toml",
+        "README.md",
+        "_config.yml",
+        "_toc.yml",
+        "nndl/lab/checks.py",
+        "derivations/terms.py",
+        "tests/test_lab.py",
+        "book/06_network.ipynb",
+    ):
+        assert (copy / name).is_file(), name
+    assert os.access(copy / ".ci/run", os.X_OK)
+    assert not any((copy / name).exists() for name in INSTRUCTOR_ONLY)
+    assert not (copy / ".venv").exists() and not (copy / ".git").exists()
+
+
+def test_every_solution_block_became_a_stub_naming_its_task_and_chapter(student_copy):
+    copy, blocks = student_copy
+    assert {block.task for block in blocks} == set(TASKS)
+    messages = []
+    for path in copy.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not {line.strip() for line in text.splitlines()} & {BEGIN, END}, path
+        messages += STUB.findall(text)
+    assert len(messages) == len(blocks)
+    for message in messages:
+        stub = STUB_MESSAGE.match(message)
+        assert stub and int(stub["chapter"]) == TASKS[stub["task"]].chapter, message
+
+
+def test_the_copy_imports(student_copy):
+    copy, _ = student_copy
+    code = "import nndl.layers, nndl.fc_net, nndl.optim, nndl.lab; print(nndl.layers.__file__)"
+    result = run_in(copy, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == copy / "nndl" / "layers.py"
+
+
+def test_the_copys_checks_fail_task_by_task_with_the_not_implemented_message(student_copy):
+    copy, _ = student_copy
+    result = run_in(copy, "-m", "nndl", "lab", "check")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    for line, task in zip(lines, TASKS.values()):
+        expected = rf"{task.name} +FAIL  not implemented yet: see chapter {task.chapter} \(\S+\)"
+        assert re.fullmatch(expected, line), line
+    assert lines[-1] == f"0 of {len(TASKS)} tasks pass"
+
+
+def test_filling_the_solutions_back_gives_the_instructors_files_byte_for_byte(
+    student_copy, tmp_path
+):
+    copy, _ = student_copy
+    filled = tmp_path / "filled"
+    shutil.copytree(copy, filled)
+    assert {p.relative_to(filled).as_posix() for p in fill_solutions(filled, ROOT)} == {
+        task.path for task in TASKS.values()
+    }
+    for path in filled.rglob("*"):
+        if not path.is_file():
+            continue
+        name = path.relative_to(filled).as_posix()
+        if name.startswith("book/") and name.endswith(".ipynb"):
+            cells = [
+                json.loads(p.read_text(encoding="utf-8"))["cells"] for p in (path, ROOT / name)
+            ]
+            assert [c["source"] for c in cells[0]] == [c["source"] for c in cells[1]], name
+        else:
+            assert path.read_bytes() == (ROOT / name).read_bytes(), name
+
+
+def test_the_chapters_of_the_copy_have_no_outputs(student_copy):
+    copy, _ = student_copy
+    for path in (copy / "book").glob("*.ipynb"):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+
+
+def test_the_copy_is_not_written_into_a_non_empty_folder_or_inside_the_project(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["lab", "student", str(tmp_path)]) == 2
+    assert "is not an empty folder" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine" and len(list(tmp_path.iterdir())) == 1
+    with pytest.raises(LabError, match="inside the source tree"):
+        make_student_copy(ROOT / "student-copy")
+    assert not (ROOT / "student-copy").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the blocks
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_stub_keeps_the_block_indentation_and_the_line_endings():
+    text = f"def relu_forward(x):\r\n    {BEGIN}\r\n    out = x\r\n    {END}\r\n    return out\r\n"
+    titles = {task.chapter: "Title" for task in TASKS.values()}
+    lines = student_source("nndl/layers.py", text, titles).split("\r\n")
+    assert lines[0] == "def relu_forward(x):" and lines[2] == "    return out"
+    assert lines[1] == (
+        '    raise NotImplementedError("relu: relu_forward is not implemented yet'
+        ' — see chapter 6, Title")'
+    )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (f"def relu_forward(x):\n    {BEGIN}\n    return x\n", "unbalanced solution markers"),
+        (f"def relu_forward(x):\n    {END}\n    return x\n", "unbalanced solution markers"),
+        (f"def helper(x):\n    {BEGIN}\n    y = x\n    {END}\n", "helper belongs to no lab task"),
+        (f"{BEGIN}\nX = 1\n{END}\n", "<module> belongs to no lab task"),
+    ],
+)
+def test_unbalanced_markers_and_blocks_outside_the_tasks_are_refused(text, message):
+    with pytest.raises(LabError, match=re.escape(message)):
+        find_solution_blocks("nndl/layers.py", text)
+
+
+# --------------------------------------------------------------------------------------------
+# The chapters, in a Jupyter kernel
+# --------------------------------------------------------------------------------------------
+
+
+def run_chapters(copy: Path) -> dict[str, tuple[str, str] | None]:
+    """Execute each chapter of ``copy`` cell by cell in one kernel (its namespace reset between
+    chapters) until a cell fails. Returns chapter -> (exception name, message), or None when
+    every cell ran."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(copy),
+        "MPLBACKEND": "Agg",
+        # The kernel spec runs "python": this one.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(copy / "book"), env=env)
+    outcomes = {}
+    try:
+        for path in sorted((copy / "book").glob("*.ipynb")):
+            # %reset also drops __spec__, which multiprocessing reads from __main__.
+            client.execute_interactive("%reset -f\n__spec__ = None", timeout=60)
+            outcomes[path.name] = None
+            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+                if cell["cell_type"] != "code":
+                    continue
+                reply = client.execute_interactive(
+                    "".join(cell["source"]), timeout=300, output_hook=lambda message: None
+                )["content"]
+                if reply["status"] == "error":
+                    outcomes[path.name] = (reply["ename"], reply["evalue"])
+                    break
+    finally:
+        manager.shutdown_kernel(now=True)
+    return outcomes
+
+
+@pytest.mark.slow
+def test_each_chapter_runs_up_to_the_first_unimplemented_function_and_stops_there(student_copy):
+    copy, _ = student_copy
+    outcomes = run_chapters(copy)
+    assert len(outcomes) == len(list((ROOT / "book").glob("*.ipynb")))
+    for chapter, outcome in outcomes.items():
+        if outcome is not None:
+            name, message = outcome
+            assert name == "NotImplementedError" and STUB_MESSAGE.match(message), (chapter, outcome)
+    assert any(outcomes.values()), "no chapter reached an unimplemented function"

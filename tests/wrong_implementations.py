@@ -1,0 +1,355 @@
+"""A catalogue of typical wrong implementations, each with the diagnosis ``nndl lab check`` must
+give it (``tests/test_lab_diagnoses.py`` holds them to it).
+
+Each one is a mistake students make: the solution with one thing forgotten, swapped or misplaced.
+Instructor-only: the student copy leaves this file out, since every entry is one slip away from
+the solution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nndl.fc_net import FullyConnectedNet
+from nndl.layers import BatchNormCache, _dropout_rng, batch_statistics, batchnorm_forward
+from nndl.optim import sgd_momentum
+
+
+@dataclass(frozen=True)
+class WrongImplementation:
+    """A wrong implementation of one of a task's functions.
+
+    - task: the lab task, e.g. "batchnorm_backward"
+    - argument: the implementation it replaces (a parameter of the task's check)
+    - implementation: the wrong function (or class)
+    - diagnosis: text that the task's line of the report must contain
+    """
+
+    task: str
+    argument: str
+    implementation: Callable
+    diagnosis: str
+
+    @property
+    def name(self) -> str:
+        return self.implementation.__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Batch-norm backward: the staged pass with one slip
+# --------------------------------------------------------------------------------------------
+
+
+def _staged(
+    dout,
+    cache,
+    mean_path=True,
+    variance_path=True,
+    variance_sign=1.0,
+    dxhat_gamma=True,
+    dgamma_axis=0,
+    sum_dbeta=True,
+):
+    """The staged backward with switches for the slips below (test mode handled correctly)."""
+    mode, xc, xhat, inv_std, gamma = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0) if sum_dbeta else dout
+    dgamma = (dout * xhat).sum(axis=dgamma_axis)
+    dxhat = dout * gamma if dxhat_gamma else dout
+    dxc = dxhat * inv_std
+    if mode == "test":
+        return dxc, dgamma, dbeta
+    if variance_path:
+        dvar = -0.5 * inv_std**3 * (dxhat * xc).sum(axis=0)
+        dxc = dxc + variance_sign * (2 * xc / N) * dvar
+    dx = dxc
+    if mean_path:
+        dx = dx - dxc.sum(axis=0) / N
+    return dx, dgamma, dbeta
+
+
+def backward_without_the_mean_path(dout, cache):
+    return _staged(dout, cache, mean_path=False)
+
+
+def backward_without_the_variance_path(dout, cache):
+    return _staged(dout, cache, variance_path=False)
+
+
+def backward_with_the_variance_path_negated(dout, cache):
+    return _staged(dout, cache, variance_sign=-1.0)
+
+
+def backward_with_dxhat_equal_to_dout(dout, cache):
+    return _staged(dout, cache, dxhat_gamma=False)
+
+
+def backward_summing_dgamma_over_the_features(dout, cache):
+    return _staged(dout, cache, dgamma_axis=1)
+
+
+def backward_without_summing_dbeta(dout, cache):
+    return _staged(dout, cache, sum_dbeta=False)
+
+
+def alt_backward_ignoring_the_mode(dout, cache):
+    """The closed form of train mode, applied in test mode too."""
+    _, _, xhat, inv_std, gamma = cache
+    N = dout.shape[0]
+    dbeta, dgamma = dout.sum(axis=0), (dout * xhat).sum(axis=0)
+    dx = gamma * inv_std / N * (N * dout - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta
+
+
+# --------------------------------------------------------------------------------------------
+# Batch-norm forward
+# --------------------------------------------------------------------------------------------
+
+
+def forward_with_momentum_swapped(x, gamma, beta, bn_param):
+    """Right, except running_mean = (1 - momentum) * running_mean + momentum * mean."""
+    old = bn_param.get("running_mean", np.zeros(x.shape[1]))
+    out, cache = batchnorm_forward(x, gamma, beta, bn_param)
+    if bn_param.get("mode", "train") == "train":
+        momentum = bn_param.get("momentum", 0.9)
+        bn_param["running_mean"] = (1 - momentum) * old + momentum * x.mean(axis=0)
+    return out, cache
+
+
+def forward_with_batch_statistics_in_test_mode(x, gamma, beta, bn_param):
+    """Right in train mode; in test mode normalises with the batch's own statistics."""
+    if bn_param.get("mode", "train") == "test":
+        xhat = batch_statistics(x, bn_param.get("eps", 1e-5))[-1]
+        return gamma * xhat + beta, None
+    return batchnorm_forward(x, gamma, beta, bn_param)
+
+
+def forward_with_the_unbiased_variance(x, gamma, beta, bn_param):
+    """Uses np.var(ddof=1) for the batch variance (as torch does for its running average)."""
+    mode, eps = bn_param.get("mode", "train"), bn_param.get("eps", 1e-5)
+    if mode == "train":
+        mean, var = x.mean(axis=0), x.var(axis=0, ddof=1)
+        momentum = bn_param.get("momentum", 0.9)
+        for key, batch in (("running_mean", mean), ("running_var", var)):
+            bn_param[key] = momentum * bn_param[key] + (1 - momentum) * batch
+    else:
+        mean, var = bn_param["running_mean"], bn_param["running_var"]
+    inv_std = (var + eps) ** -0.5
+    xhat = (x - mean) * inv_std
+    return gamma * xhat + beta, BatchNormCache(mode, x - mean, xhat, inv_std, gamma)
+
+
+# --------------------------------------------------------------------------------------------
+# Dropout, losses, affine, ReLU
+# --------------------------------------------------------------------------------------------
+
+
+def dropout_without_rescaling(x, dropout_param):
+    mask = (_dropout_rng(dropout_param).random(x.shape) >= dropout_param["p"]).astype(x.dtype)
+    return x * mask, (dropout_param, mask)
+
+
+def dropout_keeping_with_probability_p(x, dropout_param):
+    """The original assignment's bug: p taken as the probability of keeping a unit."""
+    p = dropout_param["p"]
+    mask = (_dropout_rng(dropout_param).random(x.shape) < p).astype(x.dtype) / p
+    return x * mask, (dropout_param, mask)
+
+
+def softmax_without_the_true_class_term(x, y):
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    N = x.shape[0]
+    return -log_probs[np.arange(N), y].mean(), np.exp(log_probs) / N
+
+
+def softmax_without_the_max_shift(x, y):
+    probs = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    N = x.shape[0]
+    dx = probs.copy()
+    dx[np.arange(N), y] -= 1
+    return -np.log(probs[np.arange(N), y]).mean(), dx / N
+
+
+def svm_without_the_true_class_term(x, y):
+    N = x.shape[0]
+    margins = np.maximum(0, x - x[np.arange(N), y][:, None] + 1)
+    margins[np.arange(N), y] = 0
+    return margins.sum() / N, (margins > 0).astype(x.dtype) / N
+
+
+def affine_backward_with_dw_transposed(dout, cache):
+    x, w = cache
+    x2 = x.reshape(x.shape[0], -1)
+    return (dout @ w.T).reshape(x.shape), dout.T @ x2, dout.sum(axis=0)
+
+
+def relu_backward_everywhere(dout, cache):
+    return dout.copy()
+
+
+# --------------------------------------------------------------------------------------------
+# The network and the update rules
+# --------------------------------------------------------------------------------------------
+
+
+class NetWithoutTheHalfInL2(FullyConnectedNet):
+    """L2 written as reg * sum(W**2), with its gradient 2 * reg * W: consistent, so the
+    numerical gradient check passes, but not the loss the chapter defines."""
+
+    def loss(self, X, y=None):
+        result = super().loss(X, y)
+        if y is None:
+            return result
+        loss, grads = result
+        weights = [name for name in self.params if name.startswith("W")]
+        loss += 0.5 * self.reg * sum(np.sum(self.params[w] ** 2) for w in weights)
+        for w in weights:
+            grads[w] = grads[w] + self.reg * self.params[w]
+        return loss, grads
+
+
+def adam_without_bias_correction(w, dw, config=None):
+    config = config if config is not None else {}
+    lr, beta1, beta2 = (
+        config.setdefault(k, v)
+        for k, v in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999))
+    )
+    eps = config.setdefault("epsilon", 1e-8)
+    config["t"] = config.get("t", 0) + 1
+    config["m"] = beta1 * config.get("m", np.zeros_like(w)) + (1 - beta1) * dw
+    config["v"] = beta2 * config.get("v", np.zeros_like(w)) + (1 - beta2) * dw**2
+    return w - lr * config["m"] / (np.sqrt(config["v"]) + eps), config
+
+
+def momentum_forgetting_the_velocity(w, dw, config=None):
+    """Computes the step right but never stores the new velocity back in config."""
+    config = config if config is not None else {}
+    fresh = {k: v for k, v in config.items() if k != "velocity"}
+    return sgd_momentum(w, dw, fresh)[0], config
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue
+# --------------------------------------------------------------------------------------------
+
+CATALOGUE = (
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_without_the_mean_path,
+        "dx lacks the path through the mean (-inv_std*sum_j(dxhat[j])/N)",
+    ),
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_without_the_variance_path,
+        "dx lacks the path through the variance",
+    ),
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_with_the_variance_path_negated,
+        "dx has the path through the variance with the wrong sign",
+    ),
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_with_dxhat_equal_to_dout,
+        "dx uses dout where it needs dxhat = dout * gamma",
+    ),
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_summing_dgamma_over_the_features,
+        "dgamma is summed over the wrong axis",
+    ),
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_without_summing_dbeta,
+        "dbeta not summed over the batch",
+    ),
+    WrongImplementation(
+        "batchnorm_backward_alt",
+        "batchnorm_backward_alt",
+        alt_backward_ignoring_the_mode,
+        "in test mode, dx must not include the path through the mean or the path through the "
+        "variance: the running averages are constants",
+    ),
+    WrongImplementation(
+        "batchnorm_forward",
+        "batchnorm_forward",
+        forward_with_momentum_swapped,
+        "the running mean is updated with momentum and 1-momentum swapped",
+    ),
+    WrongImplementation(
+        "batchnorm_forward",
+        "batchnorm_forward",
+        forward_with_batch_statistics_in_test_mode,
+        "test mode uses the batch statistics",
+    ),
+    WrongImplementation(
+        "batchnorm_forward",
+        "batchnorm_forward",
+        forward_with_the_unbiased_variance,
+        "train mode uses the unbiased variance",
+    ),
+    WrongImplementation(
+        "dropout",
+        "dropout_forward",
+        dropout_without_rescaling,
+        "dropout does not rescale by 1/(1-p)",
+    ),
+    WrongImplementation(
+        "dropout",
+        "dropout_forward",
+        dropout_keeping_with_probability_p,
+        "dropout keeps units with probability p instead of dropping them",
+    ),
+    WrongImplementation(
+        "losses",
+        "softmax_loss",
+        softmax_without_the_true_class_term,
+        "softmax gradient misses the -1 at the true class",
+    ),
+    WrongImplementation(
+        "losses",
+        "softmax_loss",
+        softmax_without_the_max_shift,
+        "softmax_loss overflows for scores of about 1e3",
+    ),
+    WrongImplementation(
+        "losses",
+        "svm_loss",
+        svm_without_the_true_class_term,
+        "svm gradient misses the -(number of positive margins) at the true class",
+    ),
+    WrongImplementation(
+        "affine",
+        "affine_backward",
+        affine_backward_with_dw_transposed,
+        "affine dw is transposed",
+    ),
+    WrongImplementation(
+        "relu", "relu_backward", relu_backward_everywhere, "relu passes gradient where x <= 0"
+    ),
+    WrongImplementation(
+        "fc_net",
+        "FullyConnectedNet",
+        NetWithoutTheHalfInL2,
+        "the 0.5 factor of the L2 term is missing",
+    ),
+    WrongImplementation(
+        "optim", "adam", adam_without_bias_correction, "adam without bias correction"
+    ),
+    WrongImplementation(
+        "optim",
+        "sgd_momentum",
+        momentum_forgetting_the_velocity,
+        "sgd_momentum does not keep its state in config between calls",
+    ),
+)
