@@ -28,6 +28,7 @@ INSTRUCTOR_ONLY = frozenset(
     {
         "tests/test_lab_diagnoses.py",
         "tests/test_student_copy.py",
+        "tests/test_witnesses_wrong.py",
         "tests/wrong_implementations.py",
     }
 )
