@@ -1,4 +1,4 @@
-"""The ``nndl`` command line: ``nndl data ...``, ``nndl lab ...``, ``nndl demo``.
+"""The nndl command line: data, lab exercises, the book's chapters, and a demo.
 
 Each subcommand lives with the module it drives; that module exposes
 ``register_cli(subparsers)``, which adds its parser and sets ``func`` to the function that runs it.
@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 # Modules that contribute a subcommand, imported lazily so that ``nndl --help`` stays fast.
-SUBCOMMAND_MODULES = ("nndl.data", "nndl.lab", "nndl.demo")
+SUBCOMMAND_MODULES = ("nndl.data", "nndl.lab", "nndl.book_tools", "nndl.demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
