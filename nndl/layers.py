@@ -11,6 +11,7 @@ lab's student copy replaces them (see ``nndl.lab``).
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,7 +28,7 @@ def _check_array(name: str, layer: str, a: Any) -> np.ndarray:
     """Return ``a`` if it is a float (or object, for symbolic runs) array, else raise."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{layer}: {name} must be a numpy array, got {type(a).__name__}")
-    if not (np.issubdtype(a.dtype, np.floating) or a.dtype == object):
+    if a.dtype.kind not in "fO":  # floating, or object for symbolic runs
         raise TypeError(
             f"{layer}: {name} must have a floating dtype (float32 or float64), got {a.dtype}"
         )
@@ -75,7 +76,7 @@ def affine_forward(x, w, b):
         _check_array(name, layer, a)
     if x.ndim < 1 or w.ndim != 2:
         raise ValueError(f"{layer}: need x of shape (N, ...) and w of shape (D, M), got {w.shape}")
-    D = int(np.prod(x.shape[1:]))
+    D = math.prod(x.shape[1:])
     _check_shape("w", layer, w, (D, w.shape[1]))
     _check_shape("b", layer, b, (w.shape[1],))
     ### BEGIN SOLUTION
