@@ -17,28 +17,10 @@ import time
 
 import numpy as np
 
+from nndl.book_tools import train_network
 from nndl.data import get_CIFAR10_data
-from nndl.fc_net import FullyConnectedNet
-from nndl.solver import Solver
 
 ORIGINAL = {"batch norm": (0.82, 0.34), "baseline": (0.65, 0.34)}  # (final train, final val)
-
-
-def train(small_data, use_batchnorm, seed):
-    """Train one network as in the original notebook; return its Solver."""
-    model = FullyConnectedNet([100] * 5, weight_scale=2e-2, use_batchnorm=use_batchnorm, seed=seed)
-    solver = Solver(
-        model,
-        small_data,
-        update_rule="adam",
-        optim_config={"learning_rate": 1e-3},
-        batch_size=50,
-        num_epochs=10,
-        verbose=False,
-        seed=seed,
-    )
-    solver.train()
-    return solver
 
 
 def main(argv=None):
@@ -59,13 +41,13 @@ def main(argv=None):
     for seed in args.seeds:
         for name, use_batchnorm in (("batch norm", True), ("baseline", False)):
             start = time.perf_counter()
-            solver = train(small_data, use_batchnorm, seed)
+            run = train_network(small_data, [100] * 5, 2e-2, use_batchnorm, seed=seed)
             seconds = time.perf_counter() - start
-            train_acc, val_acc = solver.train_acc_history[-1], solver.val_acc_history[-1]
+            train_acc, val_acc = run.final_train_acc, run.val_acc_history[-1]
             finals[name].append((train_acc, val_acc))
             print(
                 f"{name:10s} {seed:4d} {train_acc:6.3f} {val_acc:6.3f} "
-                f"{solver.best_val_acc:8.3f} {seconds:5.1f}s"
+                f"{run.best_val_acc:8.3f} {seconds:5.1f}s"
             )
     print("\nfinal accuracies, mean over seeds (original notebook in brackets)")
     for name, runs in finals.items():

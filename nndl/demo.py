@@ -1,20 +1,22 @@
 """``nndl demo``: the seed experiment in one command -- a deep network trained with and without
 batch normalization on the selected dataset (the embedded digits unless NNDL_DATASET says
-otherwise), printing the final accuracies."""
+otherwise), printing the final accuracies. Chapter 7 of the book is the same experiment with its
+curves."""
 
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 
 def run_demo(dataset=None, num_train=1000, num_epochs=10, weight_scale=2e-2, seed=0):
     """Train ``FullyConnectedNet([100] * 5)`` with and without batch norm (Adam 1e-3, batch 50)
-    on ``num_train`` training images; return {name: (final train acc, best val acc)}."""
+    on the first ``num_train`` training images.
+
+    Returns:
+    - {"batchnorm": run, "baseline": run}, each a ``nndl.book_tools.TrainingRun``
+    """
+    from nndl.book_tools import train_network
     from nndl.data import load_dataset
-    from nndl.fc_net import FullyConnectedNet
-    from nndl.solver import Solver
 
     data = load_dataset(dataset)
     small = {
@@ -23,36 +25,19 @@ def run_demo(dataset=None, num_train=1000, num_epochs=10, weight_scale=2e-2, see
         "X_val": data["X_val"],
         "y_val": data["y_val"],
     }
-    results = {}
-    for name, use_batchnorm in (("batchnorm", True), ("baseline", False)):
-        model = FullyConnectedNet(
-            [100] * 5,
-            input_dim=int(np.prod(data["X_train"].shape[1:])),
-            num_classes=int(data["y_train"].max()) + 1,
-            weight_scale=weight_scale,
-            use_batchnorm=use_batchnorm,
-            seed=seed,
+    return {
+        name: train_network(
+            small, [100] * 5, weight_scale, use_batchnorm, num_epochs=num_epochs, seed=seed
         )
-        solver = Solver(
-            model,
-            small,
-            update_rule="adam",
-            optim_config={"learning_rate": 1e-3},
-            batch_size=50,
-            num_epochs=num_epochs,
-            verbose=False,
-            seed=seed,
-        )
-        solver.train()
-        results[name] = (solver.train_acc_history[-1], solver.best_val_acc)
-    return results
+        for name, use_batchnorm in (("batchnorm", True), ("baseline", False))
+    }
 
 
 def _main(args: argparse.Namespace) -> int:
-    results = run_demo(args.dataset, num_train=args.num_train, num_epochs=args.epochs)
+    runs = run_demo(args.dataset, num_train=args.num_train, num_epochs=args.epochs)
     print(f"{'':10s} {'train acc':>9s} {'best val acc':>12s}")
-    for name, (train_acc, val_acc) in results.items():
-        print(f"{name:10s} {train_acc:9.2f} {val_acc:12.2f}")
+    for name, run in runs.items():
+        print(f"{name:10s} {run.final_train_acc:9.2f} {run.best_val_acc:12.2f}")
     return 0
 
 
