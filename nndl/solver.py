@@ -405,6 +405,13 @@ def _check_data(data):
                 f"y_{split} must have shape ({X.shape[0]},) to match X_{split} of shape "
                 f"{X.shape}; got {y.shape}"
             )
+        # Checked once here rather than in every layer call: a NaN in the data would otherwise
+        # surface as a "diverged" run, blamed on the learning rate.
+        if X.dtype.kind in "fc" and not np.isfinite(X).all():
+            bad = int(np.count_nonzero(~np.isfinite(X).reshape(X.shape[0], -1).all(axis=1)))
+            raise ValueError(
+                f"X_{split} has NaN or infinite values in {bad} of {X.shape[0]} samples"
+            )
     if data["X_val"].shape[1:] != data["X_train"].shape[1:]:
         raise ValueError(
             f"X_val samples have shape {data['X_val'].shape[1:]} "

@@ -330,8 +330,10 @@ def test_unknown_update_rule_is_accepted():
         (lambda d: d.update(y_val=d["y_val"].astype(float)), "y_val must be .* integer labels"),
         (lambda d: d.update(X_val=d["X_val"][:, :5]), "X_val samples have shape \\(5,\\)"),
         (lambda d: d.update(X_train=d["X_train"][:0]), "X_train must be a non-empty"),
+        (lambda d: d["X_val"].__setitem__((3, 1), np.nan), "X_val has NaN .* in 1 of"),
+        (lambda d: d["X_train"].__setitem__((0, 0), np.inf), "X_train has NaN .* in 1 of 120"),
     ],
-    ids=["missing key", "label count", "float labels", "feature shape", "empty"],
+    ids=["missing key", "label count", "float labels", "feature shape", "empty", "nan", "inf"],
 )
 def test_inconsistent_data_is_accepted(change, message):
     data = make_data()
