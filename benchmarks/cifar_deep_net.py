@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from nndl.book_tools import train_network
-from nndl.data import get_CIFAR10_data
+from nndl.data import get_CIFAR10_data, training_subset
 
 ORIGINAL = {"batch norm": (0.82, 0.34), "baseline": (0.65, 0.34)}  # (final train, final val)
 
@@ -30,12 +30,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     data = get_CIFAR10_data(root=args.root)
-    small_data = {
-        "X_train": data["X_train"][:1000],
-        "y_train": data["y_train"][:1000],
-        "X_val": data["X_val"],
-        "y_val": data["y_val"],
-    }
+    small_data = training_subset(data, 1000)
     print(f"{'model':10s} {'seed':>4s} {'train':>6s} {'val':>6s} {'best val':>8s} {'time':>6s}")
     finals = {name: [] for name in ORIGINAL}
     for seed in args.seeds:

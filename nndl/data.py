@@ -357,6 +357,25 @@ def load_dataset(name=None, **kwargs):
     return DATASETS[selected_dataset(name)](**kwargs)
 
 
+def training_subset(data, num_train):
+    """The first `num_train` training images with the whole validation split: the small problem
+    of the original experiments (1,000 images), ready for `Solver(model, subset)`.
+
+    Unlike `load_dataset(num_training=...)`, the images keep the mean of the full training set
+    subtracted, as in the original notebook. The arrays are views, not copies.
+    """
+    if not 0 < num_train <= len(data["y_train"]):
+        raise ValueError(
+            f"num_train must be in 1..{len(data['y_train'])} (the training images), got {num_train}"
+        )
+    return {
+        "X_train": data["X_train"][:num_train],
+        "y_train": data["y_train"][:num_train],
+        "X_val": data["X_val"],
+        "y_val": data["y_val"],
+    }
+
+
 # ------------------------------------------------------------------------------------------------
 # Where data lives, and fetching CIFAR-10
 # ------------------------------------------------------------------------------------------------

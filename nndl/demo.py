@@ -16,15 +16,9 @@ def run_demo(dataset=None, num_train=1000, num_epochs=10, weight_scale=2e-2, see
     - {"batchnorm": run, "baseline": run}, each a ``nndl.book_tools.TrainingRun``
     """
     from nndl.book_tools import train_network
-    from nndl.data import load_dataset
+    from nndl.data import load_dataset, training_subset
 
-    data = load_dataset(dataset)
-    small = {
-        "X_train": data["X_train"][:num_train],
-        "y_train": data["y_train"][:num_train],
-        "X_val": data["X_val"],
-        "y_val": data["y_val"],
-    }
+    small = training_subset(load_dataset(dataset), num_train)
     return {
         name: train_network(
             small, [100] * 5, weight_scale, use_batchnorm, num_epochs=num_epochs, seed=seed

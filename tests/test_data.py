@@ -551,3 +551,14 @@ def test_info_shows_the_selected_dataset_and_where_cifar10_lives(cifar, monkeypa
     out = capsys.readouterr().out
     assert "dataset:   cifar10 (NNDL_DATASET" in out
     assert f"{cifar.folder} (present)" in out
+
+
+def test_training_subset_takes_the_first_images_and_the_whole_validation_split():
+    digits = data.get_digits_data()
+    subset = data.training_subset(digits, 100)
+    assert set(subset) == {"X_train", "y_train", "X_val", "y_val"}
+    np.testing.assert_array_equal(subset["X_train"], digits["X_train"][:100])
+    np.testing.assert_array_equal(subset["y_train"], digits["y_train"][:100])
+    assert subset["X_val"] is digits["X_val"] and subset["y_val"] is digits["y_val"]
+    with pytest.raises(ValueError, match=r"num_train must be in 1\.\.1197"):
+        data.training_subset(digits, 2000)
