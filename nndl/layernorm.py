@@ -15,8 +15,7 @@ and in the book::
 There are no running averages: the layer computes the same thing in train and test mode.
 
 The functions only do arithmetic that NumPy object arrays support too, so the same code runs on
-arrays of sympy symbols. The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are
-what a student writes (see ``nndl.lab``).
+arrays of sympy symbols.
 """
 
 from __future__ import annotations
@@ -66,14 +65,12 @@ def normalise(x, eps, axes):
     """The nodes from the input to the normalised input -- mean, centred input, variance,
     inverse std and normalised input -- with the statistics taken over ``axes`` of ``x`` (kept
     as axes of size 1, so that they broadcast against x)."""
-    ### BEGIN SOLUTION
     count = math.prod(x.shape[axis] for axis in axes)
     mu = x.sum(axis=axes, keepdims=True) / count
     xc = x - mu
     var = (xc * xc).sum(axis=axes, keepdims=True) / count
     inv_std = (var + eps) ** -0.5
     xhat = xc * inv_std
-    ### END SOLUTION
     return mu, xc, var, inv_std, xhat
 
 
@@ -81,7 +78,6 @@ def normalise_backward(dxhat, xc, inv_std, axes):
     """The staged backward from the normalised input to the input of ``normalise``: one block
     per node, from xhat back to x, with the statistics taken over ``axes``. Returns dx."""
     count = math.prod(xc.shape[axis] for axis in axes)
-    ### BEGIN SOLUTION
     # xhat = xc * inv_std: d xhat/d inv_std = xc, summed over the values that share inv_std
     dinv_std = (dxhat * xc).sum(axis=axes, keepdims=True)
     # inv_std = (var + eps) ** -1/2: d inv_std/d var = -1/2 (var + eps) ** -3/2
@@ -93,7 +89,6 @@ def normalise_backward(dxhat, xc, inv_std, axes):
     dmu = -dxc.sum(axis=axes, keepdims=True)
     # x reaches xc directly (d xc/d x = 1) and through mu = mean(x) (d mu/d x = 1 / count)
     dx = dxc + dmu / count
-    ### END SOLUTION
     return dx
 
 
@@ -105,13 +100,11 @@ def normalise_backward_alt(dxhat, xhat, inv_std, axes):
     with the sums over ``axes``. It overwrites and returns ``dxhat``'s memory as dx, so pass
     an array the caller does not need afterwards."""
     count = math.prod(xhat.shape[axis] for axis in axes)
-    ### BEGIN SOLUTION
     sum_dxhat = dxhat.sum(axis=axes, keepdims=True)
     sum_dxhat_xhat = (dxhat * xhat).sum(axis=axes, keepdims=True)
     dx = dxhat
     dx -= (sum_dxhat + xhat * sum_dxhat_xhat) / count
     dx *= inv_std
-    ### END SOLUTION
     return dx
 
 
@@ -146,10 +139,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     """
     eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
     _, xc, _, inv_std, xhat = normalise(x, eps, axes=(1,))
-    ### BEGIN SOLUTION
     out = xhat * gamma
     out += beta
-    ### END SOLUTION
     return out, LayerNormCache(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
 
 
@@ -174,7 +165,6 @@ def layernorm_backward(dout, cache):
     - dbeta: gradient with respect to beta, shape (D,)
     """
     _check_layernorm_backward("layernorm_backward", dout, cache)
-    ### BEGIN SOLUTION
     # out = gamma * xhat + beta: d out/d xhat = gamma
     dxhat = dout * cache.gamma
     # from xhat back to x, the statistics taken over the features (axis 1)
@@ -182,7 +172,6 @@ def layernorm_backward(dout, cache):
     # out = gamma * xhat + beta: d out/d gamma = xhat and d out/d beta = 1, summed over the batch
     dgamma = (dout * cache.xhat).sum(axis=0)
     dbeta = dout.sum(axis=0)
-    ### END SOLUTION
     return dx, dgamma, dbeta
 
 
@@ -197,9 +186,7 @@ def layernorm_backward_alt(dout, cache):
     Inputs and returns as ``layernorm_backward``.
     """
     _check_layernorm_backward("layernorm_backward_alt", dout, cache)
-    ### BEGIN SOLUTION
     dbeta = dout.sum(axis=0)
     dgamma = np.einsum("nd,nd->d", dout, cache.xhat)
     dx = normalise_backward_alt(dout * cache.gamma, cache.xhat, cache.inv_std, axes=(1,))
-    ### END SOLUTION
     return dx, dgamma, dbeta

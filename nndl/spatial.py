@@ -11,8 +11,6 @@ Both are the normalization graph of batch norm with other axes averaged over (de
   and group, over the group's K channels and the H x W positions. That is the normalisation of
   layer norm (``nndl.layernorm.normalise``) with x seen as (N, G, K, H, W) and the statistics
   over the last three axes; gamma and beta scale and shift each channel.
-
-The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are what a student writes.
 """
 
 from __future__ import annotations
@@ -93,10 +91,8 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     - cache: a ``SpatialBatchNormCache`` for the backward pass
     """
     _check_images("spatial_batchnorm_forward", x, gamma, beta, lambda C: (C,))
-    ### BEGIN SOLUTION
     out, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)
     out = _channels_first(out, x.shape)
-    ### END SOLUTION
     return out, SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
 
 
@@ -107,10 +103,8 @@ def _spatial_batchnorm_backward(layer: str, backward, dout, cache):
             "spatial_batchnorm_forward"
         )
     _check_dout(layer, dout, cache.shape)
-    ### BEGIN SOLUTION
     dx, dgamma, dbeta = backward(_channels_last(dout), cache.batchnorm)
     dx = _channels_first(dx, cache.shape)
-    ### END SOLUTION
     return dx, dgamma, dbeta
 
 
@@ -197,12 +191,10 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
     _check_groups(layer, x, G)
     eps = check_norm_param(layer, "gn_param", gn_param)
-    ### BEGIN SOLUTION
     _, xc, _, inv_std, xhat = normalise(_grouped(x, G), eps, axes=GROUP_AXES)
     xhat = xhat.reshape(x.shape)
     out = xhat * gamma
     out += beta
-    ### END SOLUTION
     return out, GroupNormCache(G=G, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
 
 
@@ -228,7 +220,6 @@ def spatial_groupnorm_backward(dout, cache):
     - dbeta: gradient with respect to beta, shape (1, C, 1, 1)
     """
     _check_groupnorm_backward("spatial_groupnorm_backward", dout, cache)
-    ### BEGIN SOLUTION
     # out = gamma * xhat + beta: d out/d xhat = gamma
     dxhat = dout * cache.gamma
     # from xhat back to x, the statistics taken over each group's channels and positions
@@ -238,7 +229,6 @@ def spatial_groupnorm_backward(dout, cache):
     # batch and the positions (gamma and beta belong to a channel)
     dgamma = (dout * cache.xhat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
-    ### END SOLUTION
     return dx, dgamma, dbeta
 
 
@@ -252,11 +242,9 @@ def spatial_groupnorm_backward_alt(dout, cache):
     """
     _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
     G = cache.G
-    ### BEGIN SOLUTION
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
     dgamma = np.einsum("nchw,nchw->c", dout, cache.xhat).reshape(dbeta.shape)
     dxhat = _grouped(dout * cache.gamma, G)
     dx = normalise_backward_alt(dxhat, _grouped(cache.xhat, G), cache.inv_std, GROUP_AXES)
     dx = dx.reshape(dout.shape)
-    ### END SOLUTION
     return dx, dgamma, dbeta
