@@ -40,11 +40,12 @@ class LayerNormCache(NamedTuple):
     gamma: np.ndarray  # scale, (D,)
 
 
-def check_norm_param(layer: str, name: str, param) -> float:
+def check_norm_param(layer: str, name: str, param, symbolic: bool = False):
     """Return ``eps`` from ``param`` (the ``ln_param`` / ``gn_param`` dict), after checking its
     keys: ``eps`` (a number > 0, default 1e-5) and ``mode`` ('train' or 'test'; accepted so that
     a network can set the mode of every normalization layer alike, and ignored, since these
-    layers are the same in both modes). Any other key is a mistake, e.g. a misspelt ``eps``."""
+    layers are the same in both modes). Any other key is a mistake, e.g. a misspelt ``eps``.
+    In a ``symbolic`` run (x an object array) eps may be a symbol."""
     if not isinstance(param, dict):
         raise TypeError(f"{layer}: {name} must be a dict, got {type(param).__name__}")
     unknown = sorted(set(param) - {"eps", "mode"}, key=str)
@@ -54,11 +55,13 @@ def check_norm_param(layer: str, name: str, param) -> float:
     if mode not in MODES:
         raise ValueError(f"{layer}: {name}['mode'] must be 'train' or 'test', got {mode!r}")
     eps = param.get("eps", 1e-5)
-    if not isinstance(eps, numbers.Real) or isinstance(eps, bool):
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        if symbolic and not isinstance(eps, (bool, str)):
+            return eps
         raise TypeError(f"{layer}: {name}['eps'] must be a number, got {type(eps).__name__}")
     if not eps > 0 or not math.isfinite(eps):
         raise ValueError(f"{layer}: {name}['eps'] must be a finite number > 0, got {eps!r}")
-    return float(eps)
+    return eps
 
 
 def normalise(x, eps, axes):
@@ -117,7 +120,7 @@ def _check_layernorm_inputs(x, gamma, beta, ln_param) -> float:
     D = x.shape[1]
     check_shape("gamma", layer, gamma, (D,))
     check_shape("beta", layer, beta, (D,))
-    return check_norm_param(layer, "ln_param", ln_param)
+    return check_norm_param(layer, "ln_param", ln_param, symbolic=x.dtype == object)
 
 
 def layernorm_forward(x, gamma, beta, ln_param):

@@ -190,7 +190,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     layer = "spatial_groupnorm_forward"
     _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
     _check_groups(layer, x, G)
-    eps = check_norm_param(layer, "gn_param", gn_param)
+    eps = check_norm_param(layer, "gn_param", gn_param, symbolic=x.dtype == object)
     _, xc, _, inv_std, xhat = normalise(_grouped(x, G), eps, axes=GROUP_AXES)
     xhat = xhat.reshape(x.shape)
     out = xhat * gamma
