@@ -100,15 +100,21 @@ def normalise_backward_alt(dxhat, xhat, inv_std, axes):
 
         dx = inv_std * (dxhat - (sum(dxhat) + xhat * sum(dxhat * xhat)) / count)
 
-    with the sums over ``axes``. It overwrites and returns ``dxhat``'s memory as dx, so pass
-    an array the caller does not need afterwards."""
+    with the sums over ``axes``, which must be the trailing axes (each row of the statistics is
+    then contiguous). It overwrites and returns ``dxhat``'s memory as dx, so pass an array the
+    caller does not need afterwards."""
     count = math.prod(xhat.shape[axis] for axis in axes)
-    sum_dxhat = dxhat.sum(axis=axes, keepdims=True)
-    sum_dxhat_xhat = (dxhat * xhat).sum(axis=axes, keepdims=True)
-    dx = dxhat
-    dx -= (sum_dxhat + xhat * sum_dxhat_xhat) / count
-    dx *= inv_std
-    return dx
+    if tuple(axes) != tuple(range(xhat.ndim - len(axes), xhat.ndim)):
+        raise ValueError(f"normalise_backward_alt: axes must be the trailing axes, got {axes}")
+    # One row per set of values that share a mean and a variance.
+    dx, xhat_rows = dxhat.reshape(-1, count), xhat.reshape(-1, count)
+    mean_dxhat = dx.sum(axis=1, keepdims=True) / count
+    mean_dxhat_xhat = np.einsum("nd,nd->n", dx, xhat_rows)[:, None] / count
+    correction = xhat_rows * mean_dxhat_xhat
+    correction += mean_dxhat
+    dx -= correction
+    dx *= inv_std.reshape(-1, 1)
+    return dx.reshape(dxhat.shape)
 
 
 def _check_layernorm_inputs(x, gamma, beta, ln_param) -> float:
