@@ -17,7 +17,7 @@ from tests.training_helpers import TinyClassifier, assert_identical, make_data, 
 
 
 @pytest.mark.parametrize("epoch", [0, 2])
-def test_resumed_run_differs_from_an_uninterrupted_one(tmp_path, epoch):
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path, epoch):
     uninterrupted = tiny_solver(checkpoint_name=tmp_path / "a" / "run")
     uninterrupted.train()
 
@@ -27,6 +27,7 @@ def test_resumed_run_differs_from_an_uninterrupted_one(tmp_path, epoch):
     )
     assert resumed.epoch == epoch
     resumed.train()
+    # assert_identical names the first entry where the resumed run differs.
     assert_identical(state(resumed), state(uninterrupted))
     # Even the checkpoints written after resuming are the same.
     a_arrays, a_metadata = read_checkpoint(tmp_path / "a" / "run_epoch_4.npz")
@@ -36,7 +37,7 @@ def test_resumed_run_differs_from_an_uninterrupted_one(tmp_path, epoch):
     assert_identical((a_arrays, a_metadata), (b_arrays, b_metadata))
 
 
-def test_resumed_batchnorm_dropout_net_differs_from_an_uninterrupted_one(tmp_path):
+def test_resumed_batchnorm_dropout_net_equals_an_uninterrupted_one(tmp_path):
     data = make_data(num_train=60, num_val=20, input_dim=8, num_classes=4)
 
     def net():
@@ -64,7 +65,7 @@ def test_resumed_batchnorm_dropout_net_differs_from_an_uninterrupted_one(tmp_pat
     assert_identical(state(resumed), state(uninterrupted))
 
 
-def test_resume_cannot_train_for_more_epochs(tmp_path):
+def test_resume_can_train_for_more_epochs(tmp_path):
     short = tiny_solver(num_epochs=2, checkpoint_name=tmp_path / "run")
     short.train()
     longer = Solver.resume(
@@ -76,11 +77,11 @@ def test_resume_cannot_train_for_more_epochs(tmp_path):
     assert_identical(state(longer), state(uninterrupted))
 
 
-def test_checkpoint_files_need_pickle_or_hold_invalid_json(tmp_path):
+def test_checkpoint_files_hold_plain_arrays_and_json(tmp_path):
     tiny_solver(num_epochs=2, checkpoint_name=tmp_path / "run").train()
     assert sorted(os.listdir(tmp_path)) == [f"run_epoch_{e}.npz" for e in range(3)]
     with np.load(tmp_path / "run_epoch_2.npz", allow_pickle=False) as archive:
-        assert not any(archive[key].dtype.hasobject for key in archive.files)
+        assert not any(archive[key].dtype.hasobject for key in archive.files), "needs pickle"
         metadata = json.loads(str(archive["metadata"]))
     assert metadata["epoch"] == 2 and metadata["iteration"] == 12
     assert metadata["hyperparameters"]["update_rule"] == "adam"
@@ -88,7 +89,7 @@ def test_checkpoint_files_need_pickle_or_hold_invalid_json(tmp_path):
     assert metadata["optim_configs"]["W"]["t"] == 12
 
 
-def test_failed_checkpoint_write_leaves_a_partial_file(tmp_path, monkeypatch):
+def test_failed_checkpoint_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     path = tmp_path / "run_epoch_1.npz"
     write_checkpoint(path, {"x": np.arange(3)}, {"format": "old"})
     before = path.read_bytes()
@@ -100,11 +101,11 @@ def test_failed_checkpoint_write_leaves_a_partial_file(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint_module.np, "savez", savez_then_crash)
     with pytest.raises(OSError, match="disk full"):
         write_checkpoint(path, {"x": np.arange(5)}, {"format": "new"})
-    assert os.listdir(tmp_path) == [path.name]
-    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [path.name], "a failed write left a temporary file"
+    assert path.read_bytes() == before, "a failed write damaged the old checkpoint"
 
 
-def test_checkpoint_accepts_object_arrays(tmp_path):
+def test_checkpoint_rejects_object_arrays(tmp_path):
     with pytest.raises(TypeError, match="pickle"):
         write_checkpoint(tmp_path / "c.npz", {"x": np.array([None, 1])}, {})
     assert os.listdir(tmp_path) == []
@@ -128,23 +129,23 @@ def checkpoint(tmp_path):
     ],
     ids=["truncated", "garbage", "pickled npy", "pickled npz", "bad json", "foreign format"],
 )
-def test_corrupt_checkpoint_is_not_a_clear_error(checkpoint, corrupt):
+def test_corrupt_checkpoint_is_a_clear_error(checkpoint, corrupt):
     corrupt(checkpoint)
     with pytest.raises(CheckpointError, match=str(checkpoint.name)):
         Solver.resume(checkpoint, TinyClassifier(), make_data())
 
 
-def test_checkpoint_for_another_model_is_not_a_clear_error(checkpoint):
+def test_checkpoint_for_another_model_is_a_clear_error(checkpoint):
     with pytest.raises(CheckpointError, match="parameter 'W': the model has \\(6, 4\\)"):
         Solver.resume(checkpoint, TinyClassifier(num_classes=4), make_data())
 
 
-def test_checkpoint_for_other_data_is_not_a_clear_error(checkpoint):
+def test_checkpoint_for_other_data_is_a_clear_error(checkpoint):
     with pytest.raises(CheckpointError, match="X_train of shape \\(120, 6\\)"):
         Solver.resume(checkpoint, TinyClassifier(), make_data(num_train=100))
 
 
-def test_checkpoint_of_a_custom_rule_resumes_without_it(tmp_path):
+def test_checkpoint_of_a_custom_rule_resumes_only_with_it(tmp_path):
     def my_sgd(w, dw, config):
         return sgd(w, dw, config)
 

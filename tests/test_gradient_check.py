@@ -19,28 +19,30 @@ def quadratic(x):
     return np.sum(C * x**2)
 
 
-def test_numerical_gradient_of_a_quadratic_is_not_2cx(rng):
+def test_numerical_gradient_of_a_quadratic_is_2cx(rng):
     x = rng.standard_normal(C.shape)
-    assert rel_error(eval_numerical_gradient(quadratic, x, verbose=False), 2 * C * x) < 1e-8
+    grad = eval_numerical_gradient(quadratic, x, verbose=False)
+    assert rel_error(grad, 2 * C * x) < 1e-8, "the numerical gradient of sum(C x**2) is not 2 C x"
 
 
-def test_numerical_gradient_array_does_not_contract_with_the_upstream_gradient(rng):
+def test_numerical_gradient_array_contracts_with_the_upstream_gradient(rng):
     A = rng.standard_normal((4, 3))
     x, df = rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
     # f(x) = A x, so dL/dx = A^T df.
     grad = eval_numerical_gradient_array(lambda a: A @ a, x, df)
-    assert rel_error(grad, A.T @ df) < 1e-8
+    assert rel_error(grad, A.T @ df) < 1e-8, "not contracted with the upstream gradient df"
 
 
-def test_numerical_gradient_array_is_fooled_by_f_returning_a_view_of_x(rng):
+def test_numerical_gradient_array_is_right_when_f_returns_a_view_of_x(rng):
     x, df = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
     # The identity returns x itself: without a copy, both sides would read the restored x.
-    assert rel_error(eval_numerical_gradient_array(lambda a: a, x, df), df) < 1e-8
+    grad = eval_numerical_gradient_array(lambda a: a, x, df)
+    assert rel_error(grad, df) < 1e-8, "fooled by f returning a view of x (no copy of f(x))"
 
 
-def test_verbose_false_still_prints(rng, capsys):
+def test_verbose_false_prints_nothing(rng, capsys):
     eval_numerical_gradient(quadratic, rng.standard_normal(C.shape), verbose=False)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == "", "verbose=False still prints"
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -53,12 +55,13 @@ def test_verbose_false_still_prints(rng, capsys):
     ],
     ids=["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"],
 )
-def test_gradient_check_leaves_x_changed(check, dtype, rng):
+def test_gradient_check_leaves_x_unchanged(check, dtype, rng):
     # Restoring by arithmetic (x[i] -= h) instead of the saved value fails in float32.
     x = rng.standard_normal(C.shape).astype(dtype)
     original = x.copy()
     check(x)
-    assert x.dtype == dtype and np.array_equal(x, original)
+    assert x.dtype == dtype, "x changed dtype"
+    assert np.array_equal(x, original), "x was restored by arithmetic, not to its saved value"
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -71,7 +74,7 @@ def test_gradient_check_leaves_x_changed(check, dtype, rng):
     ],
     ids=["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"],
 )
-def test_gradient_check_leaves_x_perturbed_when_f_raises(check, dtype, rng):
+def test_gradient_check_restores_x_when_f_raises(check, dtype, rng):
     x = rng.standard_normal(C.shape).astype(dtype)
     original = x.copy()
     calls = []
@@ -84,47 +87,48 @@ def test_gradient_check_leaves_x_perturbed_when_f_raises(check, dtype, rng):
 
     with pytest.raises(RuntimeError, match="boom"):
         check(fails_on_the_fourth_call, x)
-    assert np.array_equal(x, original)
+    assert np.array_equal(x, original), "x was left perturbed when f raised"
 
 
-def test_gradient_check_accepts_integer_x():
+def test_gradient_check_rejects_integer_x():
     # x + 1e-5 would round back to x in an integer array: a silent zero gradient.
     with pytest.raises(TypeError, match="floating-point"):
         eval_numerical_gradient(quadratic, np.ones(C.shape, dtype=int), verbose=False)
 
 
-def test_grad_check_sparse_misses_a_wrong_gradient(rng, capsys):
+def test_grad_check_sparse_flags_a_wrong_gradient(rng, capsys):
     x = rng.standard_normal(C.shape)
     good = grad_check_sparse(quadratic, x, 2 * C * x, num_checks=6, seed=1)
     bad = grad_check_sparse(quadratic, x, C * x, num_checks=6, seed=1)
-    assert good.shape == (6,) and good.max() < 1e-8
-    assert np.all(bad > 0.3)  # |2cx - cx| / (|2cx| + |cx|) = 1/3
+    assert good.shape == (6,) and good.max() < 1e-8, "a right gradient is flagged"
+    # |2cx - cx| / (|2cx| + |cx|) = 1/3
+    assert np.all(bad > 0.3), "a wrong gradient is missed"
     assert capsys.readouterr().out.count("relative error") == 12
 
 
-def test_grad_check_sparse_is_not_reproducible_with_a_seed(rng, capsys):
+def test_grad_check_sparse_is_reproducible_with_a_seed(rng, capsys):
     x = rng.standard_normal((50, 40))
     analytic = np.zeros_like(x)
     analytic[0, 0] = 1.0  # wrong only at one entry, so which entries are checked shows
     first = grad_check_sparse(lambda a: np.sum(a), x, analytic, seed=3)
     second = grad_check_sparse(lambda a: np.sum(a), x, analytic, seed=3)
-    assert np.array_equal(first, second)
+    assert np.array_equal(first, second), "the checked entries do not follow the seed"
     assert capsys.readouterr().out.count("\n") == 20
 
 
-def test_rel_error_is_not_max_abs_difference_over_sum_of_magnitudes():
+def test_rel_error_is_max_abs_difference_over_sum_of_magnitudes():
     assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 1.0])) == pytest.approx(1 / 3)
     assert rel_error(0.0, 0.0) == 0.0  # the 1e-8 floor, not 0 / 0
     assert rel_error(np.array([1e-9]), np.array([0.0])) == pytest.approx(0.1)
 
 
-def test_rel_error_broadcasts_arrays_of_different_shapes():
+def test_rel_error_rejects_arrays_of_different_shapes():
     with pytest.raises(ValueError, match="shapes differ"):
         rel_error(np.ones((3, 1)), np.ones(3))
 
 
 @pytest.mark.batchnorm_backward
-def test_dgamma_check_ignores_its_argument(rng):
+def test_dgamma_check_passes_its_argument_to_the_forward(rng):
     """The original notebook checked dgamma with `lambda a: batchnorm_forward(x, gamma, ...)`:
     the function ignored a, so the numerical gradient was 0 whatever the backward computed."""
     N, D = 4, 5
@@ -141,5 +145,7 @@ def test_dgamma_check_ignores_its_argument(rng):
     def fixed_lambda(a):
         return batchnorm_forward(x, a, beta, bn_param)[0]
 
-    assert np.all(eval_numerical_gradient_array(original_lambda, gamma.copy(), dout) == 0)
-    assert rel_error(eval_numerical_gradient_array(fixed_lambda, gamma.copy(), dout), dgamma) < 1e-9
+    ignored = eval_numerical_gradient_array(original_lambda, gamma.copy(), dout)
+    assert np.all(ignored == 0), "a lambda that ignores its argument has a zero gradient"
+    passed = eval_numerical_gradient_array(fixed_lambda, gamma.copy(), dout)
+    assert rel_error(passed, dgamma) < 1e-9, "the check's lambda ignores its argument"
