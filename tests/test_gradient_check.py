@@ -7,6 +7,8 @@ from nndl.gradient_check import (
     eval_numerical_gradient,
     eval_numerical_gradient_array,
     grad_check_sparse,
+    numerical_gradients,
+    numerical_param_gradients,
     rel_error,
 )
 from nndl.layers import batchnorm_backward, batchnorm_forward
@@ -149,3 +151,62 @@ def test_dgamma_check_passes_its_argument_to_the_forward(rng):
     assert np.all(ignored == 0), "a lambda that ignores its argument has a zero gradient"
     passed = eval_numerical_gradient_array(fixed_lambda, gamma.copy(), dout)
     assert rel_error(passed, dgamma) < 1e-9, "the check's lambda ignores its argument"
+
+
+def test_numerical_gradients_of_batchnorm_match_its_backward_and_restore_the_inputs(rng):
+    x = 5 * rng.standard_normal((4, 5)) + 12
+    gamma, beta = rng.standard_normal(5), rng.standard_normal(5)
+    dout = rng.standard_normal((4, 5))
+    inputs = {"x": x, "gamma": gamma, "beta": beta, "bn_param": {"mode": "train"}}
+    originals = {name: inputs[name].copy() for name in ("x", "gamma", "beta")}
+    _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+
+    def forward(x, gamma, beta, bn_param):
+        return batchnorm_forward(x, gamma, beta, bn_param)[0]
+
+    grads = numerical_gradients(forward, inputs, dout)
+    assert sorted(grads) == ["dbeta", "dgamma", "dx"], "the keys are not 'd' + each array's name"
+    assert rel_error(grads["dx"], dx) < 1e-7, "dx is not the gradient of sum(f * dout)"
+    assert rel_error(grads["dgamma"], dgamma) < 1e-7, "dgamma is not the gradient of sum(f * dout)"
+    assert rel_error(grads["dbeta"], dbeta) < 1e-7, "dbeta is not the gradient of sum(f * dout)"
+    for name, original in originals.items():
+        assert np.array_equal(inputs[name], original), f"{name} was left perturbed"
+
+
+def test_numerical_gradients_of_a_scalar_function_when_dout_is_none(rng):
+    x = rng.standard_normal(C.shape)
+    grads = numerical_gradients(lambda x, scale: scale * quadratic(x), {"x": x, "scale": 3}, None)
+    assert list(grads) == ["dx"], "a non-array input was differentiated"
+    assert rel_error(grads["dx"], 6 * C * x) < 1e-8, "the gradient of a scalar f is wrong"
+
+
+class Quadratic:
+    """loss = sum(C * W**2) + sum(b) * mean(X): gradients 2 C W and mean(X) (y is ignored)."""
+
+    def __init__(self, rng):
+        self.params = {"W": rng.standard_normal(C.shape), "b": rng.standard_normal(3)}
+
+    def loss(self, X, y):
+        W, b = self.params["W"], self.params["b"]
+        grads = {"W": 2 * C * W, "b": np.full(3, X.mean())}
+        return np.sum(C * W**2) + b.sum() * X.mean(), grads
+
+
+def test_numerical_param_gradients_match_the_models_and_restore_its_params(rng):
+    model = Quadratic(rng)
+    before = {name: w.copy() for name, w in model.params.items()}
+    X = rng.standard_normal((4, 2))
+    _, analytic = model.loss(X, None)
+    grads = numerical_param_gradients(model, X, None)
+    assert sorted(grads) == ["W", "b"], "not one gradient per parameter, under its name"
+    for name in grads:
+        assert rel_error(grads[name], analytic[name]) < 1e-8, f"{name}'s gradient is wrong"
+    restored = [np.array_equal(model.params[n], before[n]) for n in before]
+    assert all(restored), "a parameter was left perturbed"
+    assert list(numerical_param_gradients(model, X, None, names=["b"])) == ["b"]
+
+
+def test_numerical_param_gradients_rejects_an_unknown_name(rng):
+    with pytest.raises(ValueError, match=r"names must be keys of model.params .* got \['V'\]"):
+        numerical_param_gradients(Quadratic(rng), np.ones((1, 1)), None, names=["V"])
