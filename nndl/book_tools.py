@@ -27,8 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nndl.layers import affine_forward, batchnorm_forward, relu_forward
-
 # --------------------------------------------------------------------------------------------
 # The computation graph (chapter 4)
 # --------------------------------------------------------------------------------------------
@@ -187,9 +185,9 @@ def node_table(derivation, local_derivatives: bool = True) -> str:
 def layer_statistics(model, X) -> dict[str, np.ndarray]:
     """Standard deviation of every hidden layer's values in one train-mode forward pass.
 
-    Walks the hidden layers of a ``FullyConnectedNet`` as its ``loss`` does (affine, batch norm
-    when the model has it, ReLU; dropout is left out) and keeps each layer's spread. The model
-    and its running statistics are left unchanged.
+    Runs the network's own ``forward_layers`` (affine, batch norm when the model has it, ReLU,
+    dropout when it has it) and keeps each hidden layer's spread. The model's running statistics
+    are left unchanged (batch norm uses each batch's own statistics).
 
     Inputs:
     - model: a ``FullyConnectedNet``
@@ -200,20 +198,13 @@ def layer_statistics(model, X) -> dict[str, np.ndarray]:
     - "xhat": std of the normalised input (only for a model with batch norm)
     - "relu": std of the ReLU output, the next layer's input
     """
-    stats: dict[str, list[float]] = {"affine": [], "relu": []}
+    # Fresh bn_params: each batch's own statistics, the model's running ones untouched.
+    bn_params = [{"mode": "train"} for _ in model.bn_params]
+    _, (*layers, _) = model.forward_layers(X, "train", bn_params=bn_params)
+    stats = {"affine": [float(layer.affine.std()) for layer in layers]}
     if model.use_batchnorm:
-        stats["xhat"] = []
-    out = np.asarray(X).astype(model.dtype, copy=False)
-    for i in range(1, model.num_layers):
-        a, _ = affine_forward(out, model.params[f"W{i}"], model.params[f"b{i}"])
-        stats["affine"].append(float(a.std()))
-        if model.use_batchnorm:
-            # A fresh bn_param: the batch's own statistics, the model's running ones untouched.
-            p = model.params
-            a, cache = batchnorm_forward(a, p[f"gamma{i}"], p[f"beta{i}"], {"mode": "train"})
-            stats["xhat"].append(float(cache.xhat.std()))
-        out, _ = relu_forward(a)
-        stats["relu"].append(float(out.std()))
+        stats["xhat"] = [float(layer.bn_cache.xhat.std()) for layer in layers]
+    stats["relu"] = [float(layer.relu.std()) for layer in layers]
     return {name: np.array(values) for name, values in stats.items()}
 
 

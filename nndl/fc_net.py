@@ -7,21 +7,31 @@ and ``loss(X, y=None)``, which returns class scores when ``y`` is None (test mod
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
-from nndl.layer_utils import (
-    affine_batchnorm_relu_backward,
-    affine_batchnorm_relu_forward,
-    affine_relu_backward,
-    affine_relu_forward,
-)
+from nndl.batchnorm import batchnorm_backward_alt, batchnorm_forward
 from nndl.layers import (
     affine_backward,
     affine_forward,
     dropout_backward,
     dropout_forward,
+    relu_backward,
+    relu_forward,
     softmax_loss,
 )
+
+
+class HiddenLayer(NamedTuple):
+    """One hidden layer's values in a forward pass, and the caches its backward pass needs."""
+
+    affine: np.ndarray  # the affine output x @ W + b, (N, H): batch norm's input
+    relu: np.ndarray  # the ReLU output, (N, H): the next layer's input (before dropout)
+    affine_cache: Any
+    bn_cache: Any  # a BatchNormCache (its xhat is the normalised input), or None
+    relu_cache: Any
+    dropout_cache: Any  # None without dropout
 
 
 class FullyConnectedNet:
@@ -94,6 +104,49 @@ class FullyConnectedNet:
         self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
         self.dropout_param = {"mode": "train", "p": dropout, "rng": self.rng}
 
+    def forward_layers(self, X, mode="train", bn_params=None):
+        """The forward pass, layer by layer.
+
+        Inputs:
+        - X: input data of shape (N, d_1, ..., d_k)
+        - mode: "train" (batch norm uses the batch's statistics and updates the running ones;
+          dropout drops units) or "test" (running statistics; no dropout)
+        - bn_params: one dict per batch-norm layer to use instead of ``self.bn_params``; a fresh
+          ``[{"mode": "train"}, ...]`` normalises with each batch's own statistics and leaves the
+          model's running statistics untouched
+
+        Returns a tuple of:
+        - scores: class scores of shape (N, C)
+        - layers: one ``HiddenLayer`` per hidden layer, then the last affine layer's cache
+        """
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        bn_params = self.bn_params if bn_params is None else bn_params
+        for bn_param in bn_params:
+            bn_param["mode"] = mode
+        self.dropout_param["mode"] = mode
+
+        layers = []
+        out = X
+        ### BEGIN SOLUTION
+        for i in range(1, self.num_layers):
+            affine, affine_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+            bn_cache = dropout_cache = None
+            relu_in = affine
+            if self.use_batchnorm:
+                gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
+                relu_in, bn_cache = batchnorm_forward(affine, gamma, beta, bn_params[i - 1])
+            relu, relu_cache = relu_forward(relu_in)
+            out = relu
+            if self.use_dropout:
+                out, dropout_cache = dropout_forward(relu, self.dropout_param)
+            layers.append(
+                HiddenLayer(affine, relu, affine_cache, bn_cache, relu_cache, dropout_cache)
+            )
+        L = self.num_layers
+        scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+        ### END SOLUTION
+        return scores, (*layers, last_cache)
+
     def loss(self, X, y=None):
         """Loss and gradients for a minibatch, or class scores.
 
@@ -106,35 +159,11 @@ class FullyConnectedNet:
           running averages and leaves them unchanged; no dropout)
         - otherwise a tuple (loss, grads) in train mode; grads has the keys of self.params
         """
-        X = np.asarray(X).astype(self.dtype, copy=False)
-        mode = "test" if y is None else "train"
-        for bn_param in self.bn_params:
-            bn_param["mode"] = mode
-        self.dropout_param["mode"] = mode
-
-        ### BEGIN SOLUTION
-        caches = []
-        out = X
-        for i in range(1, self.num_layers):
-            w, b = self.params[f"W{i}"], self.params[f"b{i}"]
-            if self.use_batchnorm:
-                gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
-                out, cache = affine_batchnorm_relu_forward(
-                    out, w, b, gamma, beta, self.bn_params[i - 1]
-                )
-            else:
-                out, cache = affine_relu_forward(out, w, b)
-            dropout_cache = None
-            if self.use_dropout:
-                out, dropout_cache = dropout_forward(out, self.dropout_param)
-            caches.append((cache, dropout_cache))
-        L = self.num_layers
-        scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
-        ### END SOLUTION
-
+        scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
             return scores
 
+        L = self.num_layers
         ### BEGIN SOLUTION
         loss, dscores = softmax_loss(scores, y)
         # Skipped for reg = 0: the penalty and its gradient would cost passes over every weight.
@@ -145,15 +174,15 @@ class FullyConnectedNet:
         grads = {}
         dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
         for i in range(L - 1, 0, -1):
-            cache, dropout_cache = caches[i - 1]
+            layer = layers[i - 1]
             if self.use_dropout:
-                dout = dropout_backward(dout, dropout_cache)
+                dout = dropout_backward(dout, layer.dropout_cache)
+            dout = relu_backward(dout, layer.relu_cache)
             if self.use_batchnorm:
-                dout, dw, db, dgamma, dbeta = affine_batchnorm_relu_backward(dout, cache)
-                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
-            else:
-                dout, dw, db = affine_relu_backward(dout, cache)
-            grads[f"W{i}"], grads[f"b{i}"] = dw, db
+                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_alt(
+                    dout, layer.bn_cache
+                )
+            dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
         if self.reg:
             for i in range(1, L + 1):
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]

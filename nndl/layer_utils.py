@@ -3,14 +3,8 @@ written as a stack of them."""
 
 from __future__ import annotations
 
-from nndl.layers import (
-    affine_backward,
-    affine_forward,
-    batchnorm_backward_alt,
-    batchnorm_forward,
-    relu_backward,
-    relu_forward,
-)
+from nndl.batchnorm import batchnorm_backward_alt, batchnorm_forward
+from nndl.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
 
 def affine_relu_forward(x, w, b):

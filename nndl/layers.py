@@ -1,5 +1,7 @@
-"""Layers as pairs of pure functions: ``forward(x, params...) -> (out, cache)`` and
-``backward(dout, cache) -> grads``, with the CS231n signatures.
+"""The layers of a fully connected network as pairs of pure functions, ``forward(x, params...)
+-> (out, cache)`` and ``backward(dout, cache) -> grads``, with the CS231n signatures: affine,
+ReLU, dropout and the two losses here, batch normalization in ``nndl.batchnorm`` (importable
+from here too, as in CS231n's ``layers.py``).
 
 Every forward sits next to its backward. The functions only do arithmetic that NumPy object
 arrays support too, so the same code runs on arrays of sympy symbols: ``derivations/`` uses that
@@ -11,47 +13,37 @@ lab's student copy replaces them (see ``nndl.lab``).
 
 from __future__ import annotations
 
+import importlib
 import math
-from typing import Any, NamedTuple
 
 import numpy as np
 
-BN_MODES = ("train", "test")
+from nndl.validation import check_array, check_labels, check_shape
+
+# The normalization layers live in modules of their own and are importable from here, as in
+# CS231n's layers.py. They are looked up on first use (PEP 562) rather than imported now, so that
+# a student's broken batchnorm.py does not stop the affine or ReLU layers from importing.
+_REEXPORTED = {
+    name: "nndl.batchnorm"
+    for name in (
+        "BN_MODES",
+        "BatchNormCache",
+        "batch_statistics",
+        "batchnorm_forward",
+        "batchnorm_backward",
+        "batchnorm_backward_alt",
+    )
+}
 
 
-# --------------------------------------------------------------------------------------------
-# Input checks shared by the layers
-# --------------------------------------------------------------------------------------------
+def __getattr__(name: str):
+    if name in _REEXPORTED:
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _check_array(name: str, layer: str, a: Any) -> np.ndarray:
-    """Return ``a`` if it is a float (or object, for symbolic runs) array, else raise."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{layer}: {name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype.kind not in "fO":  # floating, or object for symbolic runs
-        raise TypeError(
-            f"{layer}: {name} must have a floating dtype (float32 or float64), got {a.dtype}"
-        )
-    return a
-
-
-def _check_shape(name: str, layer: str, a: np.ndarray, shape: tuple[int, ...]) -> None:
-    if a.shape != shape:
-        raise ValueError(f"{layer}: {name} must have shape {shape}, got {a.shape}")
-
-
-def _check_labels(layer: str, y: Any, num_samples: int, num_classes: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.shape != (num_samples,) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(
-            f"{layer}: y must be an integer array of shape ({num_samples},), "
-            f"got {y.dtype} of shape {y.shape}"
-        )
-    if num_samples and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(
-            f"{layer}: labels must lie in [0, {num_classes}), got range [{y.min()}, {y.max()}]"
-        )
-    return y
+def __dir__():
+    return sorted([*globals(), *_REEXPORTED])
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,12 +65,12 @@ def affine_forward(x, w, b):
     """
     layer = "affine_forward"
     for name, a in (("x", x), ("w", w), ("b", b)):
-        _check_array(name, layer, a)
+        check_array(name, layer, a)
     if x.ndim < 1 or w.ndim != 2:
         raise ValueError(f"{layer}: need x of shape (N, ...) and w of shape (D, M), got {w.shape}")
     D = math.prod(x.shape[1:])
-    _check_shape("w", layer, w, (D, w.shape[1]))
-    _check_shape("b", layer, b, (w.shape[1],))
+    check_shape("w", layer, w, (D, w.shape[1]))
+    check_shape("b", layer, b, (w.shape[1],))
     ### BEGIN SOLUTION
     out = x.reshape(x.shape[0], D) @ w + b
     ### END SOLUTION
@@ -98,7 +90,7 @@ def affine_backward(dout, cache):
     - db: gradient with respect to b, shape (M,)
     """
     x, w = cache
-    _check_shape("dout", "affine_backward", dout, (x.shape[0], w.shape[1]))
+    check_shape("dout", "affine_backward", dout, (x.shape[0], w.shape[1]))
     ### BEGIN SOLUTION
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T @ dout
@@ -122,7 +114,7 @@ def relu_forward(x):
     - out: array of the same shape as x
     - cache: x
     """
-    _check_array("x", "relu_forward", x)
+    check_array("x", "relu_forward", x)
     ### BEGIN SOLUTION
     out = np.maximum(x, 0)
     ### END SOLUTION
@@ -141,202 +133,11 @@ def relu_backward(dout, cache):
     - dx: gradient with respect to x
     """
     x = cache
-    _check_shape("dout", "relu_backward", dout, x.shape)
+    check_shape("dout", "relu_backward", dout, x.shape)
     ### BEGIN SOLUTION
     dx = np.where(x > 0, dout, 0)
     ### END SOLUTION
     return dx
-
-
-# --------------------------------------------------------------------------------------------
-# Batch normalization
-#
-# The forward pass is a small computation graph; each node has a name used in derivations/
-# and in the book as well:
-#
-#     mu      = mean(x)                  mean
-#     xc      = x - mu                   centred input
-#     var     = mean(xc ** 2)            variance (biased)
-#     inv_std = (var + eps) ** -1/2      inverse std
-#     xhat    = xc * inv_std             normalised input
-#     out     = gamma * xhat + beta      output (scale and shift)
-# --------------------------------------------------------------------------------------------
-
-
-class BatchNormCache(NamedTuple):
-    """What the batch-norm backward passes need from the forward pass."""
-
-    mode: str  # "train" (mean and variance depend on x) or "test" (they are constants)
-    xc: np.ndarray  # centred input, (N, D)
-    xhat: np.ndarray  # normalised input, (N, D)
-    inv_std: np.ndarray  # inverse standard deviation, (D,)
-    gamma: np.ndarray  # scale, (D,)
-
-
-def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, int]:
-    layer = "batchnorm_forward"
-    for name, a in (("x", x), ("gamma", gamma), ("beta", beta)):
-        _check_array(name, layer, a)
-    if x.ndim != 2:
-        raise ValueError(f"{layer}: x must be 2-D of shape (N, D), got shape {x.shape}")
-    N, D = x.shape
-    _check_shape("gamma", layer, gamma, (D,))
-    _check_shape("beta", layer, beta, (D,))
-    mode = bn_param.get("mode", "train")
-    if mode not in BN_MODES:
-        raise ValueError(f"{layer}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    if mode == "train" and N < 1:
-        raise ValueError(f"{layer}: train mode needs at least one example, got N = {N}")
-    for key in ("running_mean", "running_var"):
-        if key in bn_param:
-            _check_shape(f"bn_param[{key!r}]", layer, np.asarray(bn_param[key]), (D,))
-    return mode, D
-
-
-def batch_statistics(x, eps):
-    """The train-mode nodes of the graph: mean, centred input, variance, inverse std and
-    normalised input of a batch ``x`` of shape (N, D)."""
-    ### BEGIN SOLUTION
-    N = x.shape[0]
-    mu = x.sum(axis=0) / N  # x.mean would cost an extra Python call, noticeable at small N, D
-    xc = x - mu
-    var = np.einsum("nd,nd->d", xc, xc) / N  # mean(xc**2) without an (N, D) temporary
-    inv_std = (var + eps) ** -0.5
-    xhat = xc * inv_std
-    ### END SOLUTION
-    return mu, xc, var, inv_std, xhat
-
-
-def batchnorm_forward(x, gamma, beta, bn_param):
-    """Batch normalization of a batch of shape (N, D), feature by feature.
-
-    Train mode normalises with the batch mean and (biased) variance and updates the running
-    averages in ``bn_param``::
-
-        running_mean = momentum * running_mean + (1 - momentum) * batch_mean
-        running_var  = momentum * running_var  + (1 - momentum) * batch_var
-
-    Test mode normalises with the running averages instead and leaves them unchanged.
-
-    Inputs:
-    - x: data of shape (N, D)
-    - gamma: scale of shape (D,)
-    - beta: shift of shape (D,)
-    - bn_param: dict with keys
-      - mode: 'train' or 'test' (default 'train')
-      - eps: constant for numeric stability (default 1e-5)
-      - momentum: constant for the running averages (default 0.9)
-      - running_mean: array of shape (D,) (default zeros; written back in train mode)
-      - running_var: array of shape (D,) (default ones, so that test mode before any
-        training leaves the scale of x alone; written back in train mode)
-
-    Returns a tuple of:
-    - out: array of shape (N, D)
-    - cache: a ``BatchNormCache`` for the backward pass
-    """
-    mode, D = _check_batchnorm_inputs(x, gamma, beta, bn_param)
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
-    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
-    running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
-
-    if mode == "train":
-        mu, xc, var, inv_std, xhat = batch_statistics(x, eps)
-        ### BEGIN SOLUTION
-        running_mean = momentum * running_mean + (1 - momentum) * mu
-        running_var = momentum * running_var + (1 - momentum) * var
-        ### END SOLUTION
-    else:
-        ### BEGIN SOLUTION
-        xc = x - running_mean
-        inv_std = (running_var + eps) ** -0.5
-        xhat = xc * inv_std
-        ### END SOLUTION
-
-    ### BEGIN SOLUTION
-    out = xhat * gamma
-    out += beta
-    ### END SOLUTION
-    bn_param["running_mean"] = running_mean
-    bn_param["running_var"] = running_var
-    return out, BatchNormCache(mode, xc, xhat, inv_std, gamma)
-
-
-def _check_batchnorm_backward(name: str, dout, cache) -> None:
-    if not isinstance(cache, BatchNormCache):
-        raise TypeError(f"{name}: cache must be the BatchNormCache returned by batchnorm_forward")
-    _check_shape("dout", name, dout, cache.xhat.shape)
-
-
-def batchnorm_backward(dout, cache):
-    """Backward pass of ``batchnorm_forward``, staged: one block per node of the computation
-    graph, from the output back to the input, each applying that node's local derivative.
-
-    Inputs:
-    - dout: upstream gradient of shape (N, D)
-    - cache: the ``BatchNormCache`` from the forward pass
-
-    Returns a tuple of:
-    - dx: gradient with respect to x, shape (N, D)
-    - dgamma: gradient with respect to gamma, shape (D,)
-    - dbeta: gradient with respect to beta, shape (D,)
-    """
-    _check_batchnorm_backward("batchnorm_backward", dout, cache)
-    mode, xc, xhat, inv_std, gamma = cache
-    N = dout.shape[0]
-    ### BEGIN SOLUTION
-    # out = gamma * xhat + beta: d out/d beta = 1, d out/d gamma = xhat, d out/d xhat = gamma
-    dbeta = dout.sum(axis=0)
-    dgamma = (dout * xhat).sum(axis=0)
-    dxhat = dout * gamma
-
-    # xhat = xc * inv_std: d xhat/d xc = inv_std, d xhat/d inv_std = xc
-    dxc = dxhat * inv_std
-    if mode == "test":
-        # The running statistics are constants: the graph ends here.
-        return dxc, dgamma, dbeta
-    dinv_std = (dxhat * xc).sum(axis=0)
-
-    # inv_std = (var + eps) ** -1/2: d inv_std/d var = -1/2 (var + eps) ** -3/2 = -inv_std**3 / 2
-    dvar = -0.5 * inv_std**3 * dinv_std
-
-    # var = mean(xc ** 2): d var/d xc = 2 xc / N (a second path into xc)
-    dxc = dxc + (2 * xc / N) * dvar
-
-    # xc = x - mu: d xc/d x = 1, d xc/d mu = -1
-    dmu = -dxc.sum(axis=0)
-    dx = dxc
-
-    # mu = mean(x): d mu/d x = 1 / N (every example gets an equal share)
-    dx = dx + dmu / N
-    ### END SOLUTION
-    return dx, dgamma, dbeta
-
-
-def batchnorm_backward_alt(dout, cache):
-    """Backward pass of ``batchnorm_forward`` in closed form (derived in ``derivations/``)::
-
-        dx = gamma * inv_std / N * (N * dout - sum(dout) - xhat * sum(dout * xhat))
-
-    with the sums over the batch. It allocates one (N, D) array, the result.
-
-    Inputs and returns as ``batchnorm_backward``.
-    """
-    _check_batchnorm_backward("batchnorm_backward_alt", dout, cache)
-    mode, _, xhat, inv_std, gamma = cache
-    N = dout.shape[0]
-    ### BEGIN SOLUTION
-    dbeta = dout.sum(axis=0)
-    dgamma = np.einsum("nd,nd->d", dout, xhat)
-    if mode == "test":
-        return dout * (gamma * inv_std), dgamma, dbeta
-    # dx = gamma * inv_std * (dout - (dbeta + xhat * dgamma) / N), built in place.
-    dx = xhat * (dgamma / N)
-    dx += dbeta / N
-    np.subtract(dout, dx, out=dx)
-    dx *= gamma * inv_std
-    ### END SOLUTION
-    return dx, dgamma, dbeta
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,7 +173,7 @@ def dropout_forward(x, dropout_param):
     - cache: (dropout_param, mask); mask is None in test mode
     """
     layer = "dropout_forward"
-    _check_array("x", layer, x)
+    check_array("x", layer, x)
     p = dropout_param.get("p")
     mode = dropout_param.get("mode", "train")
     if p is None or not 0 <= p < 1:
@@ -405,7 +206,7 @@ def dropout_backward(dout, cache):
     _, mask = cache
     if mask is None:  # test mode: the forward pass was the identity
         return dout
-    _check_shape("dout", "dropout_backward", dout, mask.shape)
+    check_shape("dout", "dropout_backward", dout, mask.shape)
     ### BEGIN SOLUTION
     dx = dout * mask
     ### END SOLUTION
@@ -418,10 +219,10 @@ def dropout_backward(dout, cache):
 
 
 def _check_scores(layer: str, x, y) -> np.ndarray:
-    _check_array("x", layer, x)
+    check_array("x", layer, x)
     if x.ndim != 2:
         raise ValueError(f"{layer}: x must be 2-D scores of shape (N, C), got shape {x.shape}")
-    return _check_labels(layer, y, *x.shape)
+    return check_labels(layer, y, *x.shape)
 
 
 def svm_loss(x, y):

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nndl.batchnorm import BatchNormCache, batch_statistics, batchnorm_forward
 from nndl.fc_net import FullyConnectedNet
-from nndl.layers import BatchNormCache, _dropout_rng, batch_statistics, batchnorm_forward
+from nndl.layers import _dropout_rng
 from nndl.optim import sgd_momentum
 
 
@@ -139,7 +140,9 @@ def forward_with_the_unbiased_variance(x, gamma, beta, bn_param):
         mean, var = bn_param["running_mean"], bn_param["running_var"]
     inv_std = (var + eps) ** -0.5
     xhat = (x - mean) * inv_std
-    return gamma * xhat + beta, BatchNormCache(mode, x - mean, xhat, inv_std, gamma)
+    return gamma * xhat + beta, BatchNormCache(
+        mode=mode, xc=x - mean, xhat=xhat, inv_std=inv_std, gamma=gamma
+    )
 
 
 # --------------------------------------------------------------------------------------------

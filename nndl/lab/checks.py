@@ -315,7 +315,7 @@ def _check_batchnorm_backward(backward) -> list[str]:
     the right gradients are the closed forms of ``derivations.batchnorm``.
     """
     from derivations.terms import BATCHNORM_DERIVATIONS
-    from nndl.layers import BatchNormCache
+    from nndl.batchnorm import BatchNormCache
 
     rng = np.random.default_rng(SEED)
     x = _batch(rng, n=6, d=4)
@@ -330,7 +330,10 @@ def _check_batchnorm_backward(backward) -> list[str]:
         inv_std = (var + EPS) ** -0.5
         xc = x - mean
         xhat = xc * inv_std
-        dx, dgamma, dbeta = backward(dout.copy(), BatchNormCache(mode, xc, xhat, inv_std, gamma))
+        dx, dgamma, dbeta = backward(
+            dout.copy(),
+            BatchNormCache(mode=mode, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma),
+        )
         derivation = BATCHNORM_DERIVATIONS[mode]()
         inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
         want = derivation.evaluate(derivation.closed_forms, inputs)
