@@ -219,9 +219,12 @@ def check_params_fit(params, packed, arrays):
 
 
 def _json_default(value):
-    """Let json write numpy scalars (e.g. a learning rate given as np.float32) as numbers."""
+    """Let json write numpy scalars (e.g. a learning rate given as np.float32) as numbers, and
+    the integer key of an MT19937 generator's state (numpy's global generator) as a list."""
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value.tolist()
     raise TypeError(f"cannot write {type(value).__name__} to a checkpoint's JSON metadata")
 
 

@@ -107,11 +107,12 @@ def _with_defaults(rule, config, w, dw):
     - dw: The gradient, converted to w's dtype if it had another (a float64 gradient must not
       turn float32 parameters into float64).
     """
-    if not (type(w) is np.ndarray and type(dw) is np.ndarray and dw.shape == w.shape):
+    checked = type(config) is dict and config.get(CHECKED) is True
+    if not (checked and type(w) is np.ndarray and type(dw) is np.ndarray and dw.shape == w.shape):
         _check_arrays(rule, w, dw)
     if dw.dtype != w.dtype:
         dw = dw.astype(w.dtype)
-    if type(config) is dict and config.get(CHECKED) is True:
+    if checked:
         return config, dw
     checked = check_config(rule, config)
     for name, value in HYPERPARAMETERS[rule].items():
