@@ -61,7 +61,7 @@ def check_norm_param(layer: str, name: str, param, symbolic: bool = False):
         raise TypeError(f"{layer}: {name}['eps'] must be a number, got {type(eps).__name__}")
     if not eps > 0 or not math.isfinite(eps):
         raise ValueError(f"{layer}: {name}['eps'] must be a finite number > 0, got {eps!r}")
-    return eps
+    return float(eps)  # a NumPy scalar would promote a float32 computation to float64
 
 
 def normalise(x, eps, axes):

@@ -151,6 +151,19 @@ def test_every_normalization_keeps_the_dtype_of_its_input(rng, dtype):
         assert out.dtype == dtype and all(g.dtype == dtype for g in grads), forward.__name__
 
 
+def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
+    x = features(rng, (3, 4)).astype(np.float32)
+    gamma = np.ones(4, np.float32)
+    out, cache = layers.layernorm_forward(x, gamma, gamma * 0, {"eps": np.float64(1e-5)})
+    assert out.dtype == np.float32 and cache.inv_std.dtype == np.float32
+    images = features(rng, (2, 4, 2, 2)).astype(np.float32)
+    per_channel = np.ones((1, 4, 1, 1), np.float32)
+    out, _ = layers.spatial_groupnorm_forward(
+        images, per_channel, per_channel * 0, 2, {"eps": np.float64(1e-5)}
+    )
+    assert out.dtype == np.float32
+
+
 # --------------------------------------------------------------------------------------------
 # Numerical gradient checks (CS231n's: relative errors of dx, dgamma, dbeta ~1e-9; an element
 # of dx near 0 can reach 1e-7 from the centred differences' round-off)
