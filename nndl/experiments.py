@@ -62,7 +62,8 @@ def load_data(spec: DataSpec) -> dict[str, np.ndarray]:
     options = {} if spec.root is None else {"root": spec.root}
     data = load_dataset(spec.dataset, **options)
     num_train = len(data["y_train"]) if spec.num_train is None else spec.num_train
-    subset = training_subset(data, num_train)
+    # Copies, so that the rest of the dataset (600 MB of CIFAR-10 images) is freed.
+    subset = {name: np.array(array) for name, array in training_subset(data, num_train).items()}
     for array in subset.values():
         array.flags.writeable = False
     return subset
