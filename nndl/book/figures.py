@@ -68,9 +68,11 @@ def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax
     layout = graph_layout(parents)
     labels = labels or {}
     if ax is None:
-        width = 1.4 * (1 + max(c for c, _ in layout.values()))
-        height = 1.5 + max(r for _, r in layout.values())
-        ax = Figure(figsize=(width, height)).subplots()
+        # Columns about as wide as a box of 10-character lines at 13 points, so that the text
+        # stays legible when a narrow screen shrinks the figure to its width.
+        width = 1.25 * (1 + max(c for c, _ in layout.values()))
+        height = 1.3 + 0.9 * max(r for _, r in layout.values())
+        ax = Figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
     position = {node: (c, -r) for node, (c, r) in layout.items()}
     boxes = {}
     for node, (x, y) in position.items():
@@ -83,7 +85,7 @@ def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax
             ha="center",
             va="center",
             family="monospace",
-            fontsize=10,
+            fontsize=13,
             bbox={"boxstyle": style, "facecolor": "white" if parents[node] else "0.9"},
         )
     for node, ps in parents.items():
