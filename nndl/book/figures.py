@@ -153,7 +153,7 @@ def plot_training_curves(runs: Mapping[str, object]):
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 9), layout="tight")
+    fig = Figure(figsize=(6, 9), layout="tight")
     axes = fig.subplots(3, 1)
     panels = [
         ("loss_history", "Training loss", "iteration", "o"),
@@ -165,6 +165,7 @@ def plot_training_curves(runs: Mapping[str, object]):
             ax.plot(getattr(run, attribute), style, markersize=3, label=label)
         ax.set(title=title, xlabel=xlabel)
         ax.legend(loc="lower right" if "acc" in attribute else "upper right")
+        _legible(ax)
     return fig
 
 
@@ -185,7 +186,7 @@ def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 3 * len(panels)), layout="tight")
+    fig = Figure(figsize=(6, 3 * len(panels)), layout="tight")
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     yscales = yscale if isinstance(yscale, Mapping) else dict.fromkeys(panels, yscale)
     for ax, (title, lines) in zip(axes, panels.items(), strict=True):
@@ -193,4 +194,14 @@ def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
             ax.plot(x, values, "-o", markersize=4, label=label)
         ax.set(title=title, xlabel=xlabel, xscale=xscale, yscale=yscales.get(title, "linear"))
         ax.legend()
+        _legible(ax)
     return fig
+
+
+def _legible(ax) -> None:
+    """Text sizes that stay readable when a phone shows the figure 400 pixels wide."""
+    ax.title.set_fontsize(14)
+    ax.xaxis.label.set_fontsize(13)
+    ax.tick_params(labelsize=12)
+    for text in ax.get_legend().get_texts():
+        text.set_fontsize(12)
