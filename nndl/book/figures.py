@@ -68,9 +68,11 @@ def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax
     layout = graph_layout(parents)
     labels = labels or {}
     if ax is None:
-        width = 1.4 * (1 + max(c for c, _ in layout.values()))
-        height = 1.5 + max(r for _, r in layout.values())
-        ax = Figure(figsize=(width, height)).subplots()
+        # Columns about as wide as a box of 10-character lines at 13 points, so that the text
+        # stays legible when a narrow screen shrinks the figure to its width.
+        width = 1.25 * (1 + max(c for c, _ in layout.values()))
+        height = 1.3 + 0.9 * max(r for _, r in layout.values())
+        ax = Figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
     position = {node: (c, -r) for node, (c, r) in layout.items()}
     boxes = {}
     for node, (x, y) in position.items():
@@ -83,7 +85,7 @@ def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax
             ha="center",
             va="center",
             family="monospace",
-            fontsize=10,
+            fontsize=13,
             bbox={"boxstyle": style, "facecolor": "white" if parents[node] else "0.9"},
         )
     for node, ps in parents.items():
@@ -151,7 +153,7 @@ def plot_training_curves(runs: Mapping[str, object]):
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 9), layout="tight")
+    fig = Figure(figsize=(6, 9), layout="tight")
     axes = fig.subplots(3, 1)
     panels = [
         ("loss_history", "Training loss", "iteration", "o"),
@@ -163,6 +165,7 @@ def plot_training_curves(runs: Mapping[str, object]):
             ax.plot(getattr(run, attribute), style, markersize=3, label=label)
         ax.set(title=title, xlabel=xlabel)
         ax.legend(loc="lower right" if "acc" in attribute else "upper right")
+        _legible(ax)
     return fig
 
 
@@ -183,7 +186,7 @@ def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 3 * len(panels)), layout="tight")
+    fig = Figure(figsize=(6, 3 * len(panels)), layout="tight")
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     yscales = yscale if isinstance(yscale, Mapping) else dict.fromkeys(panels, yscale)
     for ax, (title, lines) in zip(axes, panels.items(), strict=True):
@@ -191,4 +194,14 @@ def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
             ax.plot(x, values, "-o", markersize=4, label=label)
         ax.set(title=title, xlabel=xlabel, xscale=xscale, yscale=yscales.get(title, "linear"))
         ax.legend()
+        _legible(ax)
     return fig
+
+
+def _legible(ax) -> None:
+    """Text sizes that stay readable when a phone shows the figure 400 pixels wide."""
+    ax.title.set_fontsize(14)
+    ax.xaxis.label.set_fontsize(13)
+    ax.tick_params(labelsize=12)
+    for text in ax.get_legend().get_texts():
+        text.set_fontsize(12)

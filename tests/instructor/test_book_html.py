@@ -1,13 +1,17 @@
-"""The built book shows what the chapters computed: math typeset, figures present, the notebook
-offered for download, nothing fetched from the internet.
+"""The built book shows what the chapters computed, as a reader sees it: math typeset, every
+figure captioned, nothing cut off, no lab plumbing, citations resolved, the notebook offered for
+download, nothing fetched from the internet.
 
 The book is built once for the module from the committed chapters with execution switched off,
-so the HTML shows exactly the outputs that nbval checks; one chapter page is then rendered by
-headless Chromium (Debian's ``chromium`` package; CI installs it) as a browser would show it.
+so the HTML shows exactly the outputs that nbval checks. Every chapter is then rendered by
+headless Chromium (Debian's ``chromium`` package; CI installs it) at 1280 and 400 pixels wide,
+with a small script that measures the page once MathJax has typeset it; a screenshot of each
+chapter at both widths is written to ``_build/screenshots/`` for a person to look at.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -22,6 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Chapter 4 has all three kinds of output: a figure, a table of formulas and displayed math.
 PAGE = Path("book/04_backward_graph.html")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+WIDTHS = (1280, 400)
+
+
+def chapters() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"], *(entry["file"] for entry in toc["chapters"])]
+
 
 pytestmark = pytest.mark.slow
 
@@ -59,9 +71,7 @@ def html_dir(tmp_path_factory) -> Path:
 
 
 def test_every_chapter_of_the_toc_is_a_page(html_dir):
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    chapters = [toc["root"], *(entry["file"] for entry in toc["chapters"])]
-    missing = [c for c in chapters if not (html_dir / f"{c}.html").is_file()]
+    missing = [c for c in chapters() if not (html_dir / f"{c}.html").is_file()]
     assert not missing, f"chapters without a page: {missing}"
 
 
@@ -85,52 +95,187 @@ def test_page_offers_its_notebook_for_download(html_dir):
         assert (html_dir / PAGE.parent / link).stat().st_size > 0, f"{link} is missing or empty"
 
 
+# Run in the page once MathJax has typeset it; the measurements end up in the dumped DOM.
+MEASURE = """
+<script>
+window.addEventListener("load", () => {
+  const typeset = window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve();
+  typeset.then(() => {
+    const article = document.querySelector("article") || document.body;
+    const column = article.getBoundingClientRect();
+    const overflowing = [];
+    const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, div.cell_output";
+    for (const block of article.querySelectorAll(blocks)) {
+      if (block.scrollWidth > block.clientWidth + 1) {
+        overflowing.push({block: block.tagName + "." + block.className,
+          text: block.textContent.trim().slice(0, 80),
+          scrollWidth: block.scrollWidth, clientWidth: block.clientWidth});
+      }
+    }
+    const figures = [];
+    for (const image of article.querySelectorAll("img")) {
+      const box = image.getBoundingClientRect();
+      const figure = image.closest("figure");
+      const caption = figure ? figure.querySelector("figcaption") : null;
+      figures.push({src: image.getAttribute("src"),
+        caption: caption ? caption.textContent.trim() : "",
+        width: Math.round(box.width), fits: box.right <= column.right + 1});
+    }
+    const unresolved = [];
+    for (const link of article.querySelectorAll("a[href^='#']")) {
+      const target = decodeURIComponent(link.getAttribute("href").slice(1));
+      if (target && !document.getElementById(target)) unresolved.push(link.getAttribute("href"));
+    }
+    const result = {
+      formulas: document.querySelectorAll("mjx-container").length,
+      mathjax_errors: document.querySelectorAll("mjx-merror").length,
+      raw_tex: ["\\\\(", "\\\\[", "$\\\\displaystyle"].filter(d => article.textContent.includes(d)),
+      overflowing: overflowing,
+      figures: figures,
+      bibliography: article.querySelectorAll("[role='doc-biblioentry'], div.citation").length,
+      unresolved_links: unresolved,
+      text: article.innerText,
+      height: document.documentElement.scrollHeight,
+    };
+    const out = document.createElement("script");
+    out.type = "application/json";
+    out.id = "nndl-measure";
+    out.textContent = JSON.stringify(result);
+    document.body.appendChild(out);
+  });
+});
+</script>
+"""
+
+
+def _browser(width: int, height: int) -> list[str]:
+    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    # Virtual time runs the page's scripts (MathJax included) to completion first.
+    return [*browser, "--virtual-time-budget=20000", f"--window-size={width},{height}"]
+
+
+def _render(page: Path, width: int, screenshot: Path) -> dict:
+    """Measure ``page`` at ``width`` pixels and write a screenshot of all of it."""
+    measured = page.with_name(page.stem + ".measure.html")
+    measured.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
+    dom = subprocess.run(
+        [*_browser(width, 1000), "--dump-dom", measured.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    ).stdout
+    found = re.search(
+        r'<script type="application/json" id="nndl-measure">(.*?)</script>', dom, re.S
+    )
+    assert found, f"{page.name} at {width} px: the measuring script did not finish"
+    result = json.loads(found.group(1))
+    height = min(result["height"], 16000)
+    subprocess.run(
+        [*_browser(width, height), f"--screenshot={screenshot}", page.as_uri()],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    return result
+
+
 @pytest.fixture(scope="module")
-def rendered(html_dir, tmp_path_factory) -> tuple[str, Path]:
-    """The page's DOM after its scripts ran (MathJax included), and a screenshot of it."""
+def rendered(html_dir) -> dict[tuple[str, int], dict]:
+    """Every chapter measured at every width: (chapter, width) -> measurements."""
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium); CI has it")
-    url = (html_dir / PAGE).as_uri()
-    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    # Virtual time runs the page's scripts to completion before the DOM is dumped.
-    browser += ["--virtual-time-budget=20000", "--window-size=1280,2400"]
-    dom = subprocess.run(
-        [*browser, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
-    ).stdout
-    screenshot = tmp_path_factory.mktemp("screenshot") / "chapter.png"
-    subprocess.run(
-        [*browser, f"--screenshot={screenshot}", url], capture_output=True, timeout=120, check=True
-    )
-    return dom, screenshot
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for chapter in chapters():
+        for width in WIDTHS:
+            screenshot = SCREENSHOTS / f"{Path(chapter).name}-{width}.png"
+            results[chapter, width] = _render(html_dir / f"{chapter}.html", width, screenshot)
+            results[chapter, width]["screenshot"] = screenshot
+    counts = {
+        "chapters": len(chapters()),
+        "figures with captions": sum(
+            bool(f["caption"]) for c in chapters() for f in rendered_figures(results, c)
+        ),
+        "overflowing blocks at 1280 px": sum(
+            len(results[c, 1280]["overflowing"]) for c in chapters()
+        ),
+    }
+    print(f"\nbrowser check: {counts}; screenshots in {SCREENSHOTS}")
+    return results
 
 
-def test_math_is_typeset_by_mathjax(rendered):
-    dom, _ = rendered
-    typeset = dom.count("<mjx-container")
-    # The table's formulas and local derivatives, and the staged gradients: dozens in all.
-    assert typeset >= 20, f"only {typeset} formulas were typeset by MathJax"
-    assert "<mjx-merror" not in dom, "MathJax could not typeset a formula (TeX error)"
-    assert 'mathcolor="red"' not in dom, "a formula uses a macro MathJax does not know"
-    # Sphinx hands MathJax inline math as \(...\) and display math as \[...\]; MathJax
-    # replaces every one it can typeset.
-    untypeset = [d for d in ("\\(", "\\[", "$\\displaystyle") if d in dom]
-    assert not untypeset, f"formulas left as raw TeX (delimiters {untypeset})"
+def rendered_figures(results, chapter):
+    return results[chapter, 1280]["figures"]
 
 
-def test_figures_are_on_the_page(rendered, html_dir):
-    dom, _ = rendered
-    images = [t.get("src") or "" for t in tags_of(dom).get("img", [])]
-    figures = [src for src in images if src.endswith(".png")]
-    assert figures, "the page shows no figure"
-    for src in figures:
-        assert (html_dir / PAGE.parent / src).stat().st_size > 1000, f"{src} is missing or empty"
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+def test_math_is_typeset_by_mathjax(rendered, html_dir, chapter):
+    result = rendered[chapter, 1280]
+    # Sphinx marks every formula with the class "math" and hands it to MathJax as \\(...\\)
+    # or \\[...\\]; MathJax replaces each one it can typeset.
+    formulas = (html_dir / f"{chapter}.html").read_text().count('class="math')
+    assert result["formulas"] >= formulas, f"{result['formulas']} of {formulas} typeset"
+    assert result["mathjax_errors"] == 0, "MathJax could not typeset a formula (TeX error)"
+    assert not result["raw_tex"], f"formulas left as raw TeX (delimiters {result['raw_tex']})"
 
 
-def test_screenshot_is_not_blank(rendered):
+def test_chapters_with_formulas_show_them(rendered):
+    """The chapters that derive something print its formulas (a guard on the test above)."""
+    pages = [c for c in chapters() if rendered[c, 1280]["formulas"] > 0]
+    assert len(pages) >= 4, pages
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+def test_every_figure_is_on_the_page_with_a_caption(rendered, html_dir, chapter):
+    for figure in rendered_figures(rendered, chapter):
+        path = (html_dir / chapter).parent / figure["src"]
+        assert path.stat().st_size > 1000, f"{figure['src']} is missing or empty"
+        assert figure["caption"], f"a figure without a caption: {figure['src']}"
+
+
+def test_the_book_has_figures(rendered):
+    assert sum(len(rendered_figures(rendered, c)) for c in chapters()) >= 4
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_is_cut_off(rendered, chapter, width):
+    result = rendered[chapter, width]
+    too_wide = [f["src"] for f in result["figures"] if not f["fits"]]
+    assert not too_wide, f"figures wider than the column at {width} px: {too_wide}"
+    if width == 1280:
+        blocks = [
+            (b["block"], b["text"], b["scrollWidth"], b["clientWidth"])
+            for b in result["overflowing"]
+        ]
+        assert not blocks, f"blocks wider than their column at {width} px: {blocks}"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+def test_no_lab_plumbing_on_the_page(rendered, chapter):
+    text = rendered[chapter, 1280]["text"]
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "_check_batchnorm"):
+        assert marker not in text, f"{marker!r} is printed on the page"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+def test_citations_resolve_to_the_bibliography(rendered, chapter):
+    result = rendered[chapter, 1280]
+    assert not result["unresolved_links"], f"links to nothing: {result['unresolved_links']}"
+    if "{cite" in (ROOT / f"{chapter}.ipynb").read_text():
+        assert result["bibliography"] > 0, "the chapter cites but lists no references"
+        keys = re.findall(r"\{cite:\w+\}`([^`]+)`", (ROOT / f"{chapter}.ipynb").read_text())
+        leftover = [k for k in keys if k in result["text"]]
+        assert not leftover, f"citation keys printed as text: {leftover}"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_screenshot_is_not_blank(rendered, chapter, width):
     from matplotlib.image import imread
 
-    _, screenshot = rendered
-    pixels = imread(screenshot)
-    assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1200, pixels.shape
+    pixels = imread(rendered[chapter, width]["screenshot"])
+    assert pixels.shape[1] >= width - 20, pixels.shape
     # A page that failed to render is one flat colour.
     assert pixels[..., :3].std() > 0.05, "the screenshot is blank"

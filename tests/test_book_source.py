@@ -1,0 +1,23 @@
+"""What a chapter prints of a function is the computation, still valid Python."""
+
+import ast
+
+import pytest
+
+from nndl import layers
+from nndl.book.source import printed_source
+
+
+@pytest.mark.parametrize("function", [layers.batchnorm_backward, layers.batchnorm_backward_alt])
+def test_printed_source_drops_solution_markers_and_input_checks(function):
+    text = printed_source(function)
+    assert "SOLUTION" not in text
+    assert "_check_" not in text
+    assert text.startswith(f"def {function.__name__}(")
+    ast.parse(text)
+
+
+def test_printed_source_keeps_every_other_line():
+    text = printed_source(layers.batchnorm_backward)
+    for line in ("dxhat = dout * gamma", "return dx, dgamma, dbeta"):
+        assert line in text
