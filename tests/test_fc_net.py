@@ -5,6 +5,7 @@ import pytest
 
 from nndl.fc_net import FullyConnectedNet, TwoLayerNet
 from nndl.gradient_check import eval_numerical_gradient, rel_error
+from tests.strategies import offset_and_scaled
 
 pytestmark = pytest.mark.fc_net
 
@@ -112,7 +113,7 @@ def test_prediction_runs_in_test_mode_and_uses_the_running_statistics():
         [6], input_dim=4, num_classes=3, use_batchnorm=True, dtype=np.float64, seed=0
     )
     for _ in range(5):
-        model.loss(rng.standard_normal((20, 4)) * 3 + 1, rng.integers(3, size=20))
+        model.loss(offset_and_scaled(rng, (20, 4), offset=1, scale=3), rng.integers(3, size=20))
     bn_param = model.bn_params[0]
     running = bn_param["running_mean"].copy(), bn_param["running_var"].copy()
 

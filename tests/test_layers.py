@@ -20,7 +20,7 @@ from nndl.layers import (
     softmax_loss,
     svm_loss,
 )
-from tests.strategies import batches, float_dtypes, like, seeds
+from tests.strategies import batches, float_dtypes, like, offset_and_scaled, seeds
 
 BACKWARDS = [batchnorm_backward, batchnorm_backward_alt]
 
@@ -206,7 +206,7 @@ def test_batchnorm_rejects_bad_input_with_a_clear_message(x, gamma, beta, bn_par
 @pytest.mark.parametrize("backward", BACKWARDS, ids=lambda f: f.__name__)
 def test_batchnorm_backward_matches_numerical_gradient_at_n4_d5(rng, backward):
     N, D = 4, 5
-    x = 5 * rng.standard_normal((N, D)) + 12
+    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
     gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
     dout = rng.standard_normal((N, D))
 
