@@ -7,6 +7,7 @@ and ``loss(X, y=None)``, which returns class scores when ``y`` is None (test mod
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,6 +22,9 @@ from nndl.layers import (
     relu_forward,
     softmax_loss,
 )
+from nndl.validation import check_integer, check_labels, check_mode, check_number, check_seed
+
+WHERE_FORWARD = "FullyConnectedNet.forward_layers"
 
 
 class HiddenLayer(NamedTuple):
@@ -70,22 +74,17 @@ class FullyConnectedNet:
           gradient checks)
         - seed: int or numpy Generator; seeds the initial weights and the dropout masks
         """
-        hidden_dims = list(hidden_dims)
-        if not all(isinstance(h, (int, np.integer)) and h > 0 for h in hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout is the probability of dropping a unit, in [0, 1): {dropout}")
-        if reg < 0 or weight_scale <= 0:
-            raise ValueError(f"need reg >= 0 and weight_scale > 0, got {reg} and {weight_scale}")
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"dtype must be a floating dtype, got {np.dtype(dtype)}")
-
-        self.use_batchnorm = use_batchnorm
+        hidden_dims = _check_config(
+            hidden_dims, input_dim, num_classes, dropout, use_batchnorm, reg, weight_scale, dtype
+        )
+        self.use_batchnorm = bool(use_batchnorm)
         self.use_dropout = dropout > 0
-        self.reg = reg
+        self.reg = float(reg)
+        self.input_dim = int(input_dim)
+        self.num_classes = int(num_classes)
         self.num_layers = len(hidden_dims) + 1
         self.dtype = np.dtype(dtype)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed("seed", "FullyConnectedNet", seed))
         self.params = {}
 
         ### BEGIN SOLUTION
@@ -104,6 +103,25 @@ class FullyConnectedNet:
         self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
         self.dropout_param = {"mode": "train", "p": dropout, "rng": self.rng}
 
+    def _check_X(self, X) -> np.ndarray:
+        """X as an array of the network's dtype, after checking that it holds examples of
+        input_dim values (the shape (N, input_dim), or (N, d_1, ..., d_k) that flattens to it)."""
+        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2:
+            if X.shape[1] == self.input_dim:  # the common case, checked in a few attribute reads
+                return X
+        X = np.asarray(X)
+        if X.dtype.kind not in "iuf":
+            raise TypeError(
+                f"FullyConnectedNet: X must be an array of numbers, got dtype {X.dtype}"
+            )
+        if X.ndim < 2 or math.prod(X.shape[1:]) != self.input_dim:
+            raise ValueError(
+                f"FullyConnectedNet: X must have shape (N, {self.input_dim}) or (N, d_1, ..., "
+                f"d_k) with d_1 * ... * d_k = {self.input_dim}, the network's input_dim; "
+                f"got shape {X.shape}"
+            )
+        return X.astype(self.dtype, copy=False)
+
     def forward_layers(self, X, mode="train", bn_params=None):
         """The forward pass, layer by layer.
 
@@ -119,7 +137,8 @@ class FullyConnectedNet:
         - scores: class scores of shape (N, C)
         - layers: one ``HiddenLayer`` per hidden layer, then the last affine layer's cache
         """
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = self._check_X(X)
+        check_mode(WHERE_FORWARD, "mode", mode)
         bn_params = self.bn_params if bn_params is None else bn_params
         for bn_param in bn_params:
             bn_param["mode"] = mode
@@ -159,6 +178,14 @@ class FullyConnectedNet:
           running averages and leaves them unchanged; no dropout)
         - otherwise a tuple (loss, grads) in train mode; grads has the keys of self.params
         """
+        X = self._check_X(X)  # checked once here; forward_layers sees it is done
+        if y is not None:
+            if X.shape[0] == 0:
+                raise ValueError(
+                    "FullyConnectedNet.loss: X must hold at least one example (the loss is a "
+                    f"mean over the examples), got shape {X.shape}"
+                )
+            y = check_labels("FullyConnectedNet.loss", y, X.shape[0], self.num_classes)
         scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
             return scores
@@ -188,6 +215,48 @@ class FullyConnectedNet:
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
         ### END SOLUTION
         return loss, grads
+
+
+def _check_config(
+    hidden_dims, input_dim, num_classes, dropout, use_batchnorm, reg, weight_scale, dtype
+) -> list[int]:
+    """Check the constructor's arguments; return hidden_dims as a list of ints."""
+    where = "FullyConnectedNet"
+    if not isinstance(hidden_dims, list | tuple):
+        raise TypeError(
+            f"{where}: hidden_dims must be a list of hidden-layer sizes (e.g. [100] for one "
+            f"layer of 100 units), got {type(hidden_dims).__name__} {hidden_dims!r}"
+        )
+    if not all(isinstance(h, int | np.integer) and not isinstance(h, bool) for h in hidden_dims):
+        raise TypeError(f"{where}: hidden_dims must be positive integers, got {hidden_dims!r}")
+    if not all(h > 0 for h in hidden_dims):
+        raise ValueError(f"{where}: hidden_dims must be positive integers, got {hidden_dims!r}")
+    if isinstance(input_dim, tuple | list):
+        raise TypeError(
+            f"{where}: input_dim must be an integer, the number of values in one example, got "
+            f"{input_dim!r}; for examples of shape {tuple(input_dim)} pass "
+            f"{math.prod(input_dim)}"
+        )
+    check_integer("input_dim", where, input_dim, 1)
+    check_integer("num_classes", where, num_classes, 2)
+    check_number("dropout", where, dropout, 0, 1, "[)")
+    if not isinstance(use_batchnorm, bool | np.bool_):
+        raise TypeError(
+            f"{where}: use_batchnorm must be True or False, got {type(use_batchnorm).__name__} "
+            f"{use_batchnorm!r}"
+        )
+    check_number("reg", where, reg, 0, np.inf, "[)")
+    check_number("weight_scale", where, weight_scale, 0, np.inf, "()")
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = repr(dtype)
+    if name not in ("float32", "float64"):
+        hint = " (float16 has too few digits for gradient checks)" * (name == "float16")
+        raise TypeError(
+            f"{where}: dtype must be a floating dtype, float32 or float64, got {name}{hint}"
+        )
+    return [int(h) for h in hidden_dims]
 
 
 class TwoLayerNet(FullyConnectedNet):

@@ -1,33 +1,51 @@
-"""Input checks for the layers: one place that decides what a valid array, shape or label
-vector is, and words the error that names the argument.
+"""Input checks for the layers and the networks: one place that decides what a valid array,
+shape, label vector, number or parameter dict is, and words the error that names the argument,
+what it expects and what it got (TypeError for a wrong type, ValueError for a wrong value).
 
 The layers call these once, at the boundary where a value enters; the arithmetic after them
-assumes valid input. Object arrays pass the dtype check so that the layers also run on arrays of
-sympy symbols (``derivations/`` uses that to prove the backward passes exact).
+assumes valid input. The checks are cheap (no pass over an (N, D) array). Object arrays pass the
+dtype check so that the layers also run on arrays of sympy symbols (``derivations/`` uses that to
+prove the backward passes exact); in such a *symbolic* run a hyper-parameter may be a symbol too.
+
+Values that are legitimate but unusual pass: a NaN or an infinity inside x gives NaN or infinity
+in the output, as in NumPy. float16 does not pass: its 11 significant bits are too few for the
+batch statistics and for the gradient checks, so a float16 array gets a TypeError that says so.
 """
 
 from __future__ import annotations
 
+import difflib
+import numbers
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 
+# dtype.char of float32, float64, and object (symbolic runs).
+_ARRAY_DTYPES = "fdO"
+
 
 def check_array(name: str, layer: str, a: Any) -> np.ndarray:
-    """Return ``a`` if it is a float (or object, for symbolic runs) array, else raise."""
+    """Return ``a`` if it is a float32 or float64 (or object, for symbolic runs) array, else
+    raise a TypeError."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{layer}: {name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype.kind not in "fO":  # floating, or object for symbolic runs
+    if a.dtype.char not in _ARRAY_DTYPES:
+        hint = ""
+        if a.dtype == np.float16:
+            hint = " (float16 has too few digits for batch statistics and gradient checks)"
         raise TypeError(
-            f"{layer}: {name} must have a floating dtype (float32 or float64), got {a.dtype}"
+            f"{layer}: {name} must have a floating dtype, float32 or float64, got {a.dtype}{hint}"
         )
     return a
 
 
-def check_shape(name: str, layer: str, a: np.ndarray, shape: tuple[int, ...]) -> None:
-    """Raise unless ``a`` has exactly ``shape``."""
+def check_shape(name: str, layer: str, a: np.ndarray, shape: tuple[int, ...], why="") -> None:
+    """Raise unless ``a`` has exactly ``shape``; ``why`` (e.g. "to match x of shape (2, 3)")
+    is added to the message."""
     if a.shape != shape:
-        raise ValueError(f"{layer}: {name} must have shape {shape}, got {a.shape}")
+        why = f" {why}" if why else ""
+        raise ValueError(f"{layer}: {name} must have shape {shape}{why}, got {a.shape}")
 
 
 def check_labels(layer: str, y: Any, num_samples: int, num_classes: int) -> np.ndarray:
@@ -43,3 +61,91 @@ def check_labels(layer: str, y: Any, num_samples: int, num_classes: int) -> np.n
             f"{layer}: labels must lie in [0, {num_classes}), got range [{y.min()}, {y.max()}]"
         )
     return y
+
+
+def check_param_dict(layer: str, name: str, params: Any, known: Collection[str]) -> dict:
+    """Return ``params`` if it is a dict whose keys are all in ``known``; a misspelt key (say
+    ``"mometum"``) is an error rather than a setting silently ignored."""
+    if not isinstance(params, dict):
+        raise TypeError(
+            f"{layer}: {name} must be a dict (keys {', '.join(sorted(known))}), "
+            f"got {type(params).__name__}"
+        )
+    unknown = params.keys() - known
+    if unknown:
+        key = sorted(unknown, key=str)[0]
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"{layer}: {name} has an unknown key {key!r}{hint}; its keys are "
+            f"{', '.join(sorted(known))}"
+        )
+    return params
+
+
+def check_mode(layer: str, name: str, mode: Any, modes=("train", "test")) -> str:
+    """Return ``mode`` if it is one of ``modes``."""
+    if mode not in modes:
+        wrong = TypeError if not isinstance(mode, str) else ValueError
+        raise wrong(f"{layer}: {name} must be 'train' or 'test', got {mode!r}")
+    return mode
+
+
+def check_number(
+    name: str,
+    layer: str,
+    value: Any,
+    low: float,
+    high: float,
+    brackets: str = "[]",
+    symbolic: bool = False,
+) -> Any:
+    """Return ``value`` as a Python float if it is a real number between ``low`` and ``high``,
+    each end included or not as ``brackets`` says, as in mathematics: "[)" is low <= value < high
+    (NaN lies in no interval). A NumPy scalar becomes a float, so that it cannot promote a
+    float32 computation to float64. In a symbolic run any value but a string passes unchanged (a
+    sympy symbol, say)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        above = low < number if brackets[0] == "(" else low <= number
+        below = number < high if brackets[1] == ")" else number <= high
+        if above and below:
+            return number
+        raise ValueError(
+            f"{layer}: {name} must be a number {_interval(low, high, brackets)}, got {value!r}"
+        )
+    if symbolic and not isinstance(value, str | bytes):
+        return value
+    raise TypeError(
+        f"{layer}: {name} must be a number {_interval(low, high, brackets)}, "
+        f"got {type(value).__name__} {value!r}"
+    )
+
+
+def _interval(low: float, high: float, brackets: str) -> str:
+    if high == np.inf:
+        return f"{'>' if brackets[0] == '(' else '>='} {low:g}"
+    return f"in {brackets[0]}{low:g}, {high:g}{brackets[1]}"
+
+
+def check_integer(name: str, where: str, value: Any, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer (not a bool, not a float) >= minimum."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool | np.bool_):
+        raise TypeError(
+            f"{where}: {name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}"
+        )
+    if value < minimum:
+        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_seed(name: str, where: str, seed: Any, generator_ok: bool = True) -> Any:
+    """Return ``seed`` if it is None, an integer >= 0 or (if ``generator_ok``) a numpy
+    Generator: what ``np.random.default_rng`` accepts, less the rarely used sequences."""
+    if seed is None or (generator_ok and isinstance(seed, np.random.Generator)):
+        return seed
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool | np.bool_):
+        expected = "None, an integer >= 0 or a numpy Generator" if generator_ok else ""
+        expected = expected or "None or an integer >= 0"
+        raise TypeError(f"{where}: {name} must be {expected}, got {type(seed).__name__} {seed!r}")
+    return check_integer(name, where, seed, 0)

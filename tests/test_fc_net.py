@@ -161,7 +161,7 @@ def test_two_layer_net_gradients_match_numerical_gradients():
     [
         ({"hidden_dims": [10, 0]}, "positive integers"),
         ({"hidden_dims": [10], "dropout": 1.0}, r"\[0, 1\)"),
-        ({"hidden_dims": [10], "weight_scale": 0}, "weight_scale > 0"),
+        ({"hidden_dims": [10], "weight_scale": 0}, "weight_scale must be a number > 0"),
         ({"hidden_dims": [10], "dtype": np.int32}, "floating dtype"),
     ],
 )
@@ -170,7 +170,9 @@ def test_fc_net_rejects_bad_hyperparameters(kwargs, message):
         FullyConnectedNet(input_dim=5, **kwargs)
 
 
-def test_fc_net_rejects_inputs_of_the_wrong_size():
+def test_fc_net_names_X_and_input_dim_for_inputs_of_the_wrong_size():
     model = FullyConnectedNet([4], input_dim=5, num_classes=3, seed=0)
-    with pytest.raises(ValueError, match=r"w must have shape \(6, 4\)"):
+    # Named as the network's input, not as the first layer's weights.
+    message = r"X must have shape \(N, 5\).*input_dim; got shape \(2, 6\)"
+    with pytest.raises(ValueError, match=message):
         model.loss(np.ones((2, 6)))
