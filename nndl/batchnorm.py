@@ -44,6 +44,7 @@ class BatchNormCache(NamedTuple):
 
 
 BN_PARAM_KEYS = frozenset({"mode", "eps", "momentum", "running_mean", "running_var"})
+_VAR = "bn_param['running_var']"
 
 
 def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float]:
@@ -55,8 +56,8 @@ def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float
     if x.ndim != 2:
         raise ValueError(f"{layer}: x must be 2-D of shape (N, D), got shape {x.shape}")
     N, D = x.shape
-    check_shape("gamma", layer, gamma, (D,), f"to match x of shape {x.shape}")
-    check_shape("beta", layer, beta, (D,), f"to match x of shape {x.shape}")
+    check_shape("gamma", layer, gamma, (D,), match=("x", x))
+    check_shape("beta", layer, beta, (D,), match=("x", x))
     check_param_dict(layer, "bn_param", bn_param, BN_PARAM_KEYS)
     mode = check_mode(layer, "bn_param['mode']", bn_param.get("mode", "train"), BN_MODES)
     if mode == "train" and N < 1:
@@ -67,12 +68,10 @@ def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float
     )
     momentum = bn_param.get("momentum", 0.9)
     momentum = check_number("bn_param['momentum']", layer, momentum, 0, 1, "[]", symbolic)
-    for key in ("running_mean", "running_var"):
+    for key, name in (("running_mean", "bn_param['running_mean']"), ("running_var", _VAR)):
         if key in bn_param:
-            running = check_array(f"bn_param[{key!r}]", layer, bn_param[key])
-            check_shape(
-                f"bn_param[{key!r}]", layer, running, (D,), f"to match x of shape {x.shape}"
-            )
+            check_array(name, layer, bn_param[key])
+            check_shape(name, layer, bn_param[key], (D,), match=("x", x))
     running_var = bn_param.get("running_var")
     if running_var is not None and running_var.dtype != object and running_var.size:
         lowest = running_var.min()  # one pass over D values; NaN if there is one
@@ -80,8 +79,7 @@ def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float
             why = "; a NaN in x in train mode makes the running averages NaN"
             why = why if np.isnan(lowest) else ""
             raise ValueError(
-                f"{layer}: bn_param['running_var'] must be >= 0 (a variance), got a minimum of "
-                f"{lowest}{why}"
+                f"{layer}: {_VAR} must be >= 0 (a variance), got a minimum of {lowest}{why}"
             )
     return mode, eps, momentum
 

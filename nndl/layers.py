@@ -87,8 +87,8 @@ def affine_forward(x, w, b):
     if w.ndim != 2:
         raise ValueError(f"{layer}: w must be 2-D of shape (D, M), got shape {w.shape}")
     D = math.prod(x.shape[1:])
-    check_shape("w", layer, w, (D, w.shape[1]), f"to match x of shape {x.shape} (D = {D})")
-    check_shape("b", layer, b, (w.shape[1],), f"to match w of shape {w.shape}")
+    check_shape("w", layer, w, (D, w.shape[1]), match=("x", x))
+    check_shape("b", layer, b, (w.shape[1],), match=("w", w))
     ### BEGIN SOLUTION
     out = x.reshape(x.shape[0], D) @ w + b
     ### END SOLUTION

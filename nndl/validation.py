@@ -40,10 +40,15 @@ def check_array(name: str, layer: str, a: Any) -> np.ndarray:
     return a
 
 
-def check_shape(name: str, layer: str, a: np.ndarray, shape: tuple[int, ...], why="") -> None:
-    """Raise unless ``a`` has exactly ``shape``; ``why`` (e.g. "to match x of shape (2, 3)")
-    is added to the message."""
+def check_shape(
+    name: str, layer: str, a: np.ndarray, shape: tuple[int, ...], why: str = "", match=None
+) -> None:
+    """Raise unless ``a`` has exactly ``shape``. The message adds ``why`` (e.g. "(the shape of
+    the forward's x)") or, for ``match=("x", x)``, "to match x of shape (N, D)"; both are
+    formatted only when the check fails."""
     if a.shape != shape:
+        if match is not None:
+            why = f"to match {match[0]} of shape {match[1].shape}"
         why = f" {why}" if why else ""
         raise ValueError(f"{layer}: {name} must have shape {shape}{why}, got {a.shape}")
 
@@ -105,7 +110,8 @@ def check_number(
     (NaN lies in no interval). A NumPy scalar becomes a float, so that it cannot promote a
     float32 computation to float64. In a symbolic run any value but a string passes unchanged (a
     sympy symbol, say)."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    # type(...) is float first: the common case, without the cost of an ABC check.
+    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
         number = float(value)
         above = low < number if brackets[0] == "(" else low <= number
         below = number < high if brackets[1] == ")" else number <= high

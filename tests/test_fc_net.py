@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nndl.fc_net import FullyConnectedNet, TwoLayerNet
 from nndl.gradient_check import eval_numerical_gradient, rel_error
@@ -176,3 +178,56 @@ def test_fc_net_names_X_and_input_dim_for_inputs_of_the_wrong_size():
     message = r"X must have shape \(N, 5\).*input_dim; got shape \(2, 6\)"
     with pytest.raises(ValueError, match=message):
         model.loss(np.ones((2, 6)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"hidden_dims": 100}, TypeError, r"hidden_dims must be a list .* got int 100"),
+        ({"input_dim": -1}, ValueError, r"input_dim must be an integer >= 1, got -1"),
+        ({"input_dim": 64.0}, TypeError, r"input_dim must be an integer >= 1, got float 64.0"),
+        (
+            {"input_dim": (1, 8, 8)},
+            TypeError,
+            r"input_dim must be an integer, .* shape \(1, 8, 8\) pass 64",
+        ),
+        ({"num_classes": 0}, ValueError, r"num_classes must be an integer >= 2, got 0"),
+        ({"use_batchnorm": "no"}, TypeError, r"use_batchnorm must be True or False, got str"),
+        ({"dropout": "0.5"}, TypeError, r"dropout must be a number in \[0, 1\), got str"),
+        ({"reg": np.nan}, ValueError, r"reg must be a number >= 0, got nan"),
+        (
+            {"dtype": np.float16},
+            TypeError,
+            r"dtype must be .*float32 or float64, got float16 \(float16",
+        ),
+        ({"seed": -1}, ValueError, r"seed must be an integer >= 0, got -1"),
+        ({"seed": "231"}, TypeError, r"seed must be None, an integer >= 0 or a numpy Generator"),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_fc_net_constructor_names_a_bad_argument(kwargs, error, message):
+    with pytest.raises(error, match=f"FullyConnectedNet: {message}"):
+        FullyConnectedNet(**({"hidden_dims": [10], "input_dim": 5} | kwargs))
+
+
+@given(shape=st.lists(st.integers(0, 7), min_size=1, max_size=3).map(tuple))
+def test_fc_net_loss_accepts_X_only_if_its_examples_flatten_to_input_dim(shape):
+    model = FullyConnectedNet([4], input_dim=6, num_classes=3, seed=0)
+    X = np.ones((2, *shape))
+    if len(shape) >= 1 and np.prod(shape) == 6:
+        assert model.loss(X).shape == (2, 3)
+    else:
+        with pytest.raises(ValueError, match=r"X must have shape \(N, 6\)"):
+            model.loss(X, np.array([0, 1]))
+
+
+def test_fc_net_loss_needs_numbers_and_at_least_one_example_to_train_on():
+    model = FullyConnectedNet([4], input_dim=5, num_classes=3, use_batchnorm=True, seed=0)
+    with pytest.raises(TypeError, match="X must be an array of numbers, got dtype <U1"):
+        model.loss(np.full((2, 5), "a"), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"X must hold at least one example .*\(0, 5\)"):
+        model.loss(np.ones((0, 5)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match=r"FullyConnectedNet.loss: labels must lie in \[0, 3\)"):
+        model.loss(np.ones((2, 5)), np.array([0, 3]))
+    # Scores for no examples are legitimate: an empty array of scores.
+    assert model.loss(np.ones((0, 5))).shape == (0, 3)
