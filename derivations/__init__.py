@@ -21,16 +21,20 @@ Each layer's derivation is a function returning a ``Derivation`` (computed once 
 ``derivations.check`` holds code to these formulas (to round-off, and exactly on symbols);
 ``derivations.cases`` runs nndl's layers (or any others) as inputs to the checks;
 ``derivations.exact`` proves the closed forms for concrete sizes by brute force.
+Layer norm (``derivations.layernorm``), spatial batch norm and group norm
+(``derivations.spatial``) are the batch-norm graph with other axes averaged over.
 ``python -m derivations`` prints every derivation.
 """
 
 from derivations.affine import affine_layer
 from derivations.batchnorm import batchnorm_test, batchnorm_train
 from derivations.dropout import dropout_layer
+from derivations.layernorm import layernorm
 from derivations.notation import LATEX_NAMES, latex, latex_name
 from derivations.records import Derivation, Node, Term
 from derivations.relu import relu_layer
 from derivations.softmax import softmax_loss
+from derivations.spatial import spatial_batchnorm, spatial_groupnorm
 from derivations.svm import svm_loss
 
 # Every derivation, by name, in the order of the book.
@@ -42,6 +46,9 @@ DERIVATIONS = {
     "dropout": dropout_layer,
     "softmax_loss": softmax_loss,
     "svm_loss": svm_loss,
+    "layernorm": layernorm,
+    "spatial_batchnorm": spatial_batchnorm,
+    "spatial_groupnorm": spatial_groupnorm,
 }
 
 
@@ -63,7 +70,10 @@ __all__ = [
     "dropout_layer",
     "latex",
     "latex_name",
+    "layernorm",
     "relu_layer",
     "softmax_loss",
+    "spatial_batchnorm",
+    "spatial_groupnorm",
     "svm_loss",
 ]

@@ -83,6 +83,7 @@ class FullyConnectedNet:
         self.input_dim = int(input_dim)
         self.num_classes = int(num_classes)
         self.num_layers = len(hidden_dims) + 1
+        self.num_classes = num_classes
         self.dtype = np.dtype(dtype)
         self.rng = np.random.default_rng(check_seed("seed", "FullyConnectedNet", seed))
         self.params = {}

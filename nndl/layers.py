@@ -42,6 +42,28 @@ _REEXPORTED = {
         "batchnorm_backward_alt",
     )
 }
+# Layer norm, spatial batch norm and group norm, likewise.
+_REEXPORTED.update(
+    dict.fromkeys(
+        ("LayerNormCache", "layernorm_forward", "layernorm_backward", "layernorm_backward_alt"),
+        "nndl.layernorm",
+    )
+)
+_REEXPORTED.update(
+    dict.fromkeys(
+        (
+            "SpatialBatchNormCache",
+            "spatial_batchnorm_forward",
+            "spatial_batchnorm_backward",
+            "spatial_batchnorm_backward_alt",
+            "GroupNormCache",
+            "spatial_groupnorm_forward",
+            "spatial_groupnorm_backward",
+            "spatial_groupnorm_backward_alt",
+        ),
+        "nndl.spatial",
+    )
+)
 
 
 def __getattr__(name: str):

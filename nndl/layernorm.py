@@ -1,0 +1,201 @@
+"""Layer normalization: ``layernorm_forward`` and its two backward passes, staged (node by node)
+and closed form, plus the normalisation over any axes that group norm (``nndl.spatial``) reuses.
+
+Batch norm's graph with the axis changed: each example (row) of x, shape (N, D), is normalised
+over its D features. The nodes have batch norm's names, used here, in ``derivations/layernorm.py``
+and in the book::
+
+    mu      = mean(x, axis=1)          mean of each example, (N, 1)
+    xc      = x - mu                   centred input
+    var     = mean(xc ** 2, axis=1)    variance of each example (biased), (N, 1)
+    inv_std = (var + eps) ** -1/2      inverse std, (N, 1)
+    xhat    = xc * inv_std             normalised input
+    out     = gamma * xhat + beta      output, gamma and beta of shape (D,)
+
+There are no running averages: the layer computes the same thing in train and test mode.
+
+The functions only do arithmetic that NumPy object arrays support too, so the same code runs on
+arrays of sympy symbols.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from nndl.validation import check_array, check_shape
+
+MODES = ("train", "test")
+
+
+class LayerNormCache(NamedTuple):
+    """What the layer-norm backward passes need from the forward pass."""
+
+    xc: np.ndarray  # centred input, (N, D)
+    xhat: np.ndarray  # normalised input, (N, D)
+    inv_std: np.ndarray  # inverse standard deviation of each example, (N, 1)
+    gamma: np.ndarray  # scale, (D,)
+
+
+def check_norm_param(layer: str, name: str, param, symbolic: bool = False):
+    """Return ``eps`` from ``param`` (the ``ln_param`` / ``gn_param`` dict), after checking its
+    keys: ``eps`` (a number > 0, default 1e-5) and ``mode`` ('train' or 'test'; accepted so that
+    a network can set the mode of every normalization layer alike, and ignored, since these
+    layers are the same in both modes). Any other key is a mistake, e.g. a misspelt ``eps``.
+    In a ``symbolic`` run (x an object array) eps may be a symbol."""
+    if not isinstance(param, dict):
+        raise TypeError(f"{layer}: {name} must be a dict, got {type(param).__name__}")
+    unknown = sorted(set(param) - {"eps", "mode"}, key=str)
+    if unknown:
+        raise ValueError(f"{layer}: unknown {name} keys {unknown}; expected 'eps' and 'mode'")
+    mode = param.get("mode", "train")
+    if mode not in MODES:
+        raise ValueError(f"{layer}: {name}['mode'] must be 'train' or 'test', got {mode!r}")
+    eps = param.get("eps", 1e-5)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        if symbolic and not isinstance(eps, (bool, str)):
+            return eps
+        raise TypeError(f"{layer}: {name}['eps'] must be a number, got {type(eps).__name__}")
+    if not eps > 0 or not math.isfinite(eps):
+        raise ValueError(f"{layer}: {name}['eps'] must be a finite number > 0, got {eps!r}")
+    return eps
+
+
+def normalise(x, eps, axes):
+    """The nodes from the input to the normalised input -- mean, centred input, variance,
+    inverse std and normalised input -- with the statistics taken over ``axes`` of ``x`` (kept
+    as axes of size 1, so that they broadcast against x)."""
+    count = math.prod(x.shape[axis] for axis in axes)
+    mu = x.sum(axis=axes, keepdims=True) / count
+    xc = x - mu
+    var = (xc * xc).sum(axis=axes, keepdims=True) / count
+    inv_std = (var + eps) ** -0.5
+    xhat = xc * inv_std
+    return mu, xc, var, inv_std, xhat
+
+
+def normalise_backward(dxhat, xc, inv_std, axes):
+    """The staged backward from the normalised input to the input of ``normalise``: one block
+    per node, from xhat back to x, with the statistics taken over ``axes``. Returns dx."""
+    count = math.prod(xc.shape[axis] for axis in axes)
+    # xhat = xc * inv_std: d xhat/d inv_std = xc, summed over the values that share inv_std
+    dinv_std = (dxhat * xc).sum(axis=axes, keepdims=True)
+    # inv_std = (var + eps) ** -1/2: d inv_std/d var = -1/2 (var + eps) ** -3/2
+    dvar = -0.5 * inv_std**3 * dinv_std
+    # xc reaches the output along two paths: through xhat (d xhat/d xc = inv_std) and through
+    # var = mean(xc ** 2) (d var/d xc = 2 xc / count)
+    dxc = dxhat * inv_std + (2 * xc / count) * dvar
+    # xc = x - mu: d xc/d mu = -1
+    dmu = -dxc.sum(axis=axes, keepdims=True)
+    # x reaches xc directly (d xc/d x = 1) and through mu = mean(x) (d mu/d x = 1 / count)
+    dx = dxc + dmu / count
+    return dx
+
+
+def normalise_backward_alt(dxhat, xhat, inv_std, axes):
+    """The closed form of ``normalise_backward`` (derived in ``derivations/``)::
+
+        dx = inv_std * (dxhat - (sum(dxhat) + xhat * sum(dxhat * xhat)) / count)
+
+    with the sums over ``axes``, which must be the trailing axes (each row of the statistics is
+    then contiguous). It overwrites and returns ``dxhat``'s memory as dx, so pass an array the
+    caller does not need afterwards."""
+    count = math.prod(xhat.shape[axis] for axis in axes)
+    if tuple(axes) != tuple(range(xhat.ndim - len(axes), xhat.ndim)):
+        raise ValueError(f"normalise_backward_alt: axes must be the trailing axes, got {axes}")
+    # One row per set of values that share a mean and a variance.
+    dx, xhat_rows = dxhat.reshape(-1, count), xhat.reshape(-1, count)
+    mean_dxhat = dx.sum(axis=1, keepdims=True) / count
+    mean_dxhat_xhat = np.einsum("nd,nd->n", dx, xhat_rows)[:, None] / count
+    correction = xhat_rows * mean_dxhat_xhat
+    correction += mean_dxhat
+    dx -= correction
+    dx *= inv_std.reshape(-1, 1)
+    return dx.reshape(dxhat.shape)
+
+
+def _check_layernorm_inputs(x, gamma, beta, ln_param) -> float:
+    layer = "layernorm_forward"
+    for name, a in (("x", x), ("gamma", gamma), ("beta", beta)):
+        check_array(name, layer, a)
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(f"{layer}: x must be 2-D of shape (N, D) with D >= 1, got {x.shape}")
+    D = x.shape[1]
+    check_shape("gamma", layer, gamma, (D,))
+    check_shape("beta", layer, beta, (D,))
+    return check_norm_param(layer, "ln_param", ln_param, symbolic=x.dtype == object)
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """Layer normalization of a batch of shape (N, D), example by example: each row is
+    normalised with its own mean and (biased) variance over its D features, then scaled and
+    shifted feature by feature. The same in train and test mode; no running averages.
+
+    Inputs:
+    - x: data of shape (N, D)
+    - gamma: scale of shape (D,)
+    - beta: shift of shape (D,)
+    - ln_param: dict with keys
+      - eps: constant for numeric stability (default 1e-5)
+      - mode: 'train' or 'test' (optional, ignored: the layer is the same in both)
+
+    Returns a tuple of:
+    - out: array of shape (N, D)
+    - cache: a ``LayerNormCache`` for the backward pass
+    """
+    eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
+    _, xc, _, inv_std, xhat = normalise(x, eps, axes=(1,))
+    out = xhat * gamma
+    out += beta
+    return out, LayerNormCache(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+
+
+def _check_layernorm_backward(name: str, dout, cache) -> None:
+    if not isinstance(cache, LayerNormCache):
+        raise TypeError(f"{name}: cache must be the LayerNormCache returned by layernorm_forward")
+    check_array("dout", name, dout)
+    check_shape("dout", name, dout, cache.xhat.shape)
+
+
+def layernorm_backward(dout, cache):
+    """Backward pass of ``layernorm_forward``, staged: one block per node of the computation
+    graph, from the output back to the input, each applying that node's local derivative.
+
+    Inputs:
+    - dout: upstream gradient of shape (N, D)
+    - cache: the ``LayerNormCache`` from the forward pass
+
+    Returns a tuple of:
+    - dx: gradient with respect to x, shape (N, D)
+    - dgamma: gradient with respect to gamma, shape (D,)
+    - dbeta: gradient with respect to beta, shape (D,)
+    """
+    _check_layernorm_backward("layernorm_backward", dout, cache)
+    # out = gamma * xhat + beta: d out/d xhat = gamma
+    dxhat = dout * cache.gamma
+    # from xhat back to x, the statistics taken over the features (axis 1)
+    dx = normalise_backward(dxhat, cache.xc, cache.inv_std, axes=(1,))
+    # out = gamma * xhat + beta: d out/d gamma = xhat and d out/d beta = 1, summed over the batch
+    dgamma = (dout * cache.xhat).sum(axis=0)
+    dbeta = dout.sum(axis=0)
+    return dx, dgamma, dbeta
+
+
+def layernorm_backward_alt(dout, cache):
+    """Backward pass of ``layernorm_forward`` in closed form (derived in ``derivations/``)::
+
+        dx = inv_std / D * (D * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)),  dxhat = gamma dout
+
+    with the sums over the features of each example: batch norm's formula with the sums along
+    the other axis, gamma inside them.
+
+    Inputs and returns as ``layernorm_backward``.
+    """
+    _check_layernorm_backward("layernorm_backward_alt", dout, cache)
+    dbeta = dout.sum(axis=0)
+    dgamma = np.einsum("nd,nd->d", dout, cache.xhat)
+    dx = normalise_backward_alt(dout * cache.gamma, cache.xhat, cache.inv_std, axes=(1,))
+    return dx, dgamma, dbeta

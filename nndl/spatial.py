@@ -1,0 +1,250 @@
+"""Normalising images, batches of shape (N, C, H, W): spatial batch norm and group norm, each
+with a staged and a closed-form backward pass.
+
+Both are the normalization graph of batch norm with other axes averaged over (derived in
+``derivations/spatial.py``):
+
+- spatial batch norm: one mean and variance per channel, over the N examples and the H x W
+  positions. That is batch norm (``nndl.batchnorm``) with every pixel of every image as an
+  example, so the layer moves the channels last, flattens to (N·H·W, C) and calls it.
+- group norm: the C channels split into G groups of K = C/G; one mean and variance per example
+  and group, over the group's K channels and the H x W positions. That is the normalisation of
+  layer norm (``nndl.layernorm.normalise``) with x seen as (N, G, K, H, W) and the statistics
+  over the last three axes; gamma and beta scale and shift each channel.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from nndl.batchnorm import (
+    BatchNormCache,
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+)
+from nndl.layernorm import (
+    check_norm_param,
+    normalise,
+    normalise_backward,
+    normalise_backward_alt,
+)
+from nndl.validation import check_array, check_shape
+
+GROUP_AXES = (2, 3, 4)  # of x seen as (N, G, K, H, W): a group's channels and positions
+
+
+def _check_images(layer: str, x, gamma, beta, per_channel) -> None:
+    """Check x, gamma and beta; ``per_channel(C)`` is the shape gamma and beta must have."""
+    for name, a in (("x", x), ("gamma", gamma), ("beta", beta)):
+        check_array(name, layer, a)
+    if x.ndim != 4:
+        raise ValueError(f"{layer}: x must be 4-D of shape (N, C, H, W), got shape {x.shape}")
+    check_shape("gamma", layer, gamma, per_channel(x.shape[1]))
+    check_shape("beta", layer, beta, per_channel(x.shape[1]))
+
+
+def _check_dout(layer: str, dout, shape) -> None:
+    check_array("dout", layer, dout)
+    check_shape("dout", layer, dout, shape)
+
+
+def _channels_last(x):
+    """(N, C, H, W) -> (N·H·W, C): one row per pixel of every image."""
+    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _channels_first(rows, shape):
+    """The inverse of ``_channels_last`` for images of ``shape`` (N, C, H, W)."""
+    N, C, H, W = shape
+    return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Spatial batch norm
+# --------------------------------------------------------------------------------------------
+
+
+class SpatialBatchNormCache(NamedTuple):
+    """What the spatial batch-norm backward passes need from the forward pass."""
+
+    batchnorm: BatchNormCache  # batch norm's cache for x as (N·H·W, C)
+    shape: tuple[int, int, int, int]  # (N, C, H, W) of x
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Spatial batch normalization: batch norm with one mean and variance per channel, taken
+    over the batch and every position of the image.
+
+    Inputs:
+    - x: data of shape (N, C, H, W)
+    - gamma: scale of shape (C,)
+    - beta: shift of shape (C,)
+    - bn_param: batch norm's dict (see ``nndl.batchnorm.batchnorm_forward``): mode ('train'
+      or 'test'), eps, momentum, and the running_mean and running_var of shape (C,)
+
+    Returns a tuple of:
+    - out: array of shape (N, C, H, W)
+    - cache: a ``SpatialBatchNormCache`` for the backward pass
+    """
+    _check_images("spatial_batchnorm_forward", x, gamma, beta, lambda C: (C,))
+    out, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)
+    out = _channels_first(out, x.shape)
+    return out, SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
+
+
+def _spatial_batchnorm_backward(layer: str, backward, dout, cache):
+    if not isinstance(cache, SpatialBatchNormCache):
+        raise TypeError(
+            f"{layer}: cache must be the SpatialBatchNormCache returned by "
+            "spatial_batchnorm_forward"
+        )
+    _check_dout(layer, dout, cache.shape)
+    dx, dgamma, dbeta = backward(_channels_last(dout), cache.batchnorm)
+    dx = _channels_first(dx, cache.shape)
+    return dx, dgamma, dbeta
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Backward pass of ``spatial_batchnorm_forward``, staged: batch norm's staged backward
+    (``batchnorm_backward``) on the (N·H·W, C) layout.
+
+    Inputs:
+    - dout: upstream gradient of shape (N, C, H, W)
+    - cache: the ``SpatialBatchNormCache`` from the forward pass
+
+    Returns a tuple of:
+    - dx: gradient with respect to x, shape (N, C, H, W)
+    - dgamma: gradient with respect to gamma, shape (C,)
+    - dbeta: gradient with respect to beta, shape (C,)
+    """
+    return _spatial_batchnorm_backward(
+        "spatial_batchnorm_backward", batchnorm_backward, dout, cache
+    )
+
+
+def spatial_batchnorm_backward_alt(dout, cache):
+    """Backward pass of ``spatial_batchnorm_forward`` in closed form: batch norm's
+    (``batchnorm_backward_alt``) on the (N·H·W, C) layout, each sum over N·H·W values.
+
+    Inputs and returns as ``spatial_batchnorm_backward``.
+    """
+    return _spatial_batchnorm_backward(
+        "spatial_batchnorm_backward_alt", batchnorm_backward_alt, dout, cache
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Group norm
+# --------------------------------------------------------------------------------------------
+
+
+class GroupNormCache(NamedTuple):
+    """What the group-norm backward passes need from the forward pass."""
+
+    G: int  # number of groups
+    xc: np.ndarray  # centred input, seen as (N, G, C/G, H, W)
+    xhat: np.ndarray  # normalised input, (N, C, H, W)
+    inv_std: np.ndarray  # inverse std of each example and group, (N, G, 1, 1, 1)
+    gamma: np.ndarray  # scale, (1, C, 1, 1)
+
+
+def _check_groups(layer: str, x, G) -> None:
+    if not isinstance(G, numbers.Integral) or isinstance(G, bool):
+        raise TypeError(f"{layer}: G must be an integer number of groups, got {type(G).__name__}")
+    C = x.shape[1]
+    if G < 1 or C % G != 0:
+        raise ValueError(
+            f"{layer}: G must be a positive divisor of the number of channels C = {C} "
+            f"(each group gets C / G channels), got G = {G}"
+        )
+
+
+def _grouped(x, G):
+    """(N, C, H, W) -> (N, G, C/G, H, W): the channels split into G groups."""
+    N, C, H, W = x.shape
+    return x.reshape(N, G, C // G, H, W)
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """Spatial group normalization: the channels of each example split into G groups of C/G,
+    each group normalised with its own mean and (biased) variance over its channels and
+    positions, then each channel scaled and shifted. The same in train and test mode.
+
+    Inputs:
+    - x: data of shape (N, C, H, W)
+    - gamma: scale of shape (1, C, 1, 1)
+    - beta: shift of shape (1, C, 1, 1)
+    - G: number of groups, a divisor of C
+    - gn_param: dict with keys
+      - eps: constant for numeric stability (default 1e-5)
+      - mode: 'train' or 'test' (optional, ignored: the layer is the same in both)
+
+    Returns a tuple of:
+    - out: array of shape (N, C, H, W)
+    - cache: a ``GroupNormCache`` for the backward pass
+    """
+    layer = "spatial_groupnorm_forward"
+    _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
+    _check_groups(layer, x, G)
+    eps = check_norm_param(layer, "gn_param", gn_param, symbolic=x.dtype == object)
+    _, xc, _, inv_std, xhat = normalise(_grouped(x, G), eps, axes=GROUP_AXES)
+    xhat = xhat.reshape(x.shape)
+    out = xhat * gamma
+    out += beta
+    return out, GroupNormCache(G=G, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+
+
+def _check_groupnorm_backward(layer: str, dout, cache) -> None:
+    if not isinstance(cache, GroupNormCache):
+        raise TypeError(
+            f"{layer}: cache must be the GroupNormCache returned by spatial_groupnorm_forward"
+        )
+    _check_dout(layer, dout, cache.xhat.shape)
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """Backward pass of ``spatial_groupnorm_forward``, staged: one block per node of the
+    computation graph, from the output back to the input.
+
+    Inputs:
+    - dout: upstream gradient of shape (N, C, H, W)
+    - cache: the ``GroupNormCache`` from the forward pass
+
+    Returns a tuple of:
+    - dx: gradient with respect to x, shape (N, C, H, W)
+    - dgamma: gradient with respect to gamma, shape (1, C, 1, 1)
+    - dbeta: gradient with respect to beta, shape (1, C, 1, 1)
+    """
+    _check_groupnorm_backward("spatial_groupnorm_backward", dout, cache)
+    # out = gamma * xhat + beta: d out/d xhat = gamma
+    dxhat = dout * cache.gamma
+    # from xhat back to x, the statistics taken over each group's channels and positions
+    dx = normalise_backward(_grouped(dxhat, cache.G), cache.xc, cache.inv_std, GROUP_AXES)
+    dx = dx.reshape(dout.shape)
+    # out = gamma * xhat + beta: d out/d gamma = xhat and d out/d beta = 1, summed over the
+    # batch and the positions (gamma and beta belong to a channel)
+    dgamma = (dout * cache.xhat).sum(axis=(0, 2, 3), keepdims=True)
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    return dx, dgamma, dbeta
+
+
+def spatial_groupnorm_backward_alt(dout, cache):
+    """Backward pass of ``spatial_groupnorm_forward`` in closed form (derived in
+    ``derivations/``): layer norm's formula with each sum over the C/G·H·W values of a group::
+
+        dx = inv_std * (dxhat - (sum(dxhat) + xhat * sum(dxhat * xhat)) / (C/G·H·W))
+
+    with dxhat = gamma * dout. Inputs and returns as ``spatial_groupnorm_backward``.
+    """
+    _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
+    G = cache.G
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = np.einsum("nchw,nchw->c", dout, cache.xhat).reshape(dbeta.shape)
+    dxhat = _grouped(dout * cache.gamma, G)
+    dx = normalise_backward_alt(dxhat, _grouped(cache.xhat, G), cache.inv_std, GROUP_AXES)
+    dx = dx.reshape(dout.shape)
+    return dx, dgamma, dbeta

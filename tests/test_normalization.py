@@ -1,0 +1,466 @@
+"""Layer norm, spatial batch norm and group norm: CS231n's checks of the forward passes, the
+numerical gradient checks, the staged backward equal to the closed form, and the input checks.
+
+The three witnesses against the derivations are in test_normalization_witnesses.py.
+"""
+
+import ast
+import inspect
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import derivations
+from nndl import layernorm, layers, spatial
+from nndl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from nndl.layer_utils import affine_layernorm_relu_backward, affine_layernorm_relu_forward
+from tests.strategies import seeds
+
+
+def features(rng, shape):
+    """Activations with an offset and a scale per feature (the last axis of a 2-D batch, the
+    channel of an image batch)."""
+    axis = 1
+    sizes = [1] * len(shape)
+    sizes[axis] = shape[axis]
+    loc = rng.uniform(-10, 10, size=sizes)
+    scale = rng.uniform(0.5, 10, size=sizes)
+    return loc + scale * rng.standard_normal(shape)
+
+
+# --------------------------------------------------------------------------------------------
+# Forward passes: CS231n's checks
+# --------------------------------------------------------------------------------------------
+
+
+def test_layer_norm_gives_each_example_mean_0_and_std_1_then_beta_and_gamma(rng):
+    x = features(rng, (4, 15))
+    D = x.shape[1]
+    out, _ = layers.layernorm_forward(x, np.ones(D), np.zeros(D), {})
+    np.testing.assert_allclose(out.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=1), 1, rtol=1e-4)  # eps makes it a little under 1
+    out, _ = layers.layernorm_forward(x, np.full(D, 3.0), np.full(D, 5.0), {"eps": 1e-5})
+    np.testing.assert_allclose(out.mean(axis=1), 5, rtol=1e-12)
+    np.testing.assert_allclose(out.std(axis=1), 3, rtol=1e-4)
+
+
+def test_layer_norm_normalises_each_example_alone_so_it_ignores_the_rest_of_the_batch(rng):
+    x, gamma, beta = features(rng, (6, 5)), rng.normal(size=5), rng.normal(size=5)
+    whole, _ = layers.layernorm_forward(x, gamma, beta, {})
+    one_by_one = [layers.layernorm_forward(row[None], gamma, beta, {})[0][0] for row in x]
+    np.testing.assert_allclose(whole, np.array(one_by_one), rtol=1e-13, atol=1e-13)
+
+
+def test_layer_norm_is_the_same_in_train_and_test_mode(rng):
+    x, gamma, beta = features(rng, (3, 4)), rng.normal(size=4), rng.normal(size=4)
+    train, _ = layers.layernorm_forward(x, gamma, beta, {"mode": "train"})
+    test, _ = layers.layernorm_forward(x, gamma, beta, {"mode": "test"})
+    np.testing.assert_array_equal(train, test)
+
+
+def test_spatial_batch_norm_gives_each_channel_mean_beta_and_std_gamma_in_train_mode(rng):
+    x = features(rng, (2, 3, 4, 5))
+    gamma, beta = np.array([1.0, 2.0, 3.0]), np.array([0.0, -1.0, 4.0])
+    out, _ = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), beta, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), gamma, rtol=1e-4)
+
+
+def test_spatial_batch_norm_keeps_running_averages_per_channel_and_uses_them_in_test_mode(rng):
+    x, gamma, beta = features(rng, (3, 2, 4, 4)), rng.normal(size=2), rng.normal(size=2)
+    old_mean, old_var = rng.normal(size=2), rng.uniform(0.5, 2, size=2)
+    bn_param = {"mode": "train", "momentum": 0.8, "running_mean": old_mean, "running_var": old_var}
+    layers.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(bn_param["running_mean"], 0.8 * old_mean + 0.2 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_var"], 0.8 * old_var + 0.2 * var, rtol=1e-12)
+
+    bn_param["mode"] = "test"
+    out, _ = layers.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    per_channel = (slice(None), None, None)
+    rm, rv = bn_param["running_mean"][per_channel], bn_param["running_var"][per_channel]
+    expected = gamma[per_channel] * (x - rm) / np.sqrt(rv + 1e-5) + beta[per_channel]
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_spatial_batch_norm_in_test_mode_after_training_gives_channels_mean_near_0(rng):
+    """CS231n's check: after many train-mode passes on batches from one distribution, test
+    mode gives each channel a mean near 0 and a std near 1 (noisier than in train mode)."""
+    shape = (10, 4, 11, 12)
+    loc, scale = rng.uniform(-5, 5, (1, 4, 1, 1)), rng.uniform(1, 5, (1, 4, 1, 1))
+    bn_param = {"mode": "train"}
+    gamma, beta = np.ones(4), np.zeros(4)
+    for _ in range(50):
+        batch = loc + scale * rng.standard_normal(shape)
+        layers.spatial_batchnorm_forward(batch, gamma, beta, bn_param)
+    bn_param["mode"] = "test"
+    out, _ = layers.spatial_batchnorm_forward(
+        loc + scale * rng.standard_normal(shape), gamma, beta, bn_param
+    )
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=0.1)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=0.1)
+
+
+def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
+    x = features(rng, (2, 6, 4, 5))
+    ones, zeros = np.ones((1, 6, 1, 1)), np.zeros((1, 6, 1, 1))
+    out, _ = layers.spatial_groupnorm_forward(x, ones, zeros, 2, {})
+    groups = out.reshape(2, 2, 3, 4, 5)
+    np.testing.assert_allclose(groups.mean(axis=(2, 3, 4)), 0, atol=1e-12)
+    np.testing.assert_allclose(groups.std(axis=(2, 3, 4)), 1, rtol=1e-4)
+    gamma, beta = rng.uniform(1, 3, (1, 6, 1, 1)), rng.normal(size=(1, 6, 1, 1))
+    scaled, _ = layers.spatial_groupnorm_forward(x, gamma, beta, 2, {})
+    np.testing.assert_allclose(scaled, gamma * out + beta, rtol=1e-12, atol=1e-12)
+
+
+def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
+    x = features(rng, (3, 2, 3, 3))
+    out, _ = layers.spatial_groupnorm_forward(
+        x, np.ones((1, 2, 1, 1)), np.zeros((1, 2, 1, 1)), 1, {}
+    )
+    flat = x.reshape(3, -1)
+    expected, _ = layers.layernorm_forward(flat, np.ones(18), np.zeros(18), {})
+    np.testing.assert_allclose(out.reshape(3, -1), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_group_norm_with_one_channel_per_group_normalises_each_channel_of_each_image(rng):
+    x = features(rng, (2, 3, 4, 4))
+    out, _ = layers.spatial_groupnorm_forward(
+        x, np.ones((1, 3, 1, 1)), np.zeros((1, 3, 1, 1)), 3, {}
+    )
+    np.testing.assert_allclose(out.mean(axis=(2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=(2, 3)), 1, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_normalization_keeps_the_dtype_of_its_input(rng, dtype):
+    x2, x4 = features(rng, (4, 6)).astype(dtype), features(rng, (2, 4, 3, 3)).astype(dtype)
+    per_channel = np.ones((1, 4, 1, 1), dtype)
+    for forward, backward, x, gamma, extra in [
+        (layers.layernorm_forward, layers.layernorm_backward_alt, x2, np.ones(6, dtype), ({},)),
+        (layers.spatial_batchnorm_forward, layers.spatial_batchnorm_backward_alt, x4,
+         np.ones(4, dtype), ({},)),
+        (layers.spatial_groupnorm_forward, layers.spatial_groupnorm_backward_alt, x4,
+         per_channel, (2, {})),
+    ]:  # fmt: skip
+        out, cache = forward(x, gamma, gamma * 0, *extra)
+        grads = backward(np.ones_like(x), cache)
+        assert out.dtype == dtype and all(g.dtype == dtype for g in grads), forward.__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Numerical gradient checks (CS231n's: relative errors of dx, dgamma, dbeta ~1e-9; an element
+# of dx near 0 can reach 1e-7 from the centred differences' round-off)
+# --------------------------------------------------------------------------------------------
+
+
+def layer_norm_problem(rng):
+    N, D = 4, 5
+    x = 5 * rng.standard_normal((N, D)) + 12
+    return layers.layernorm_forward, (x, rng.normal(size=D), rng.normal(size=D)), ({},)
+
+
+def spatial_batchnorm_problem(rng):
+    N, C, H, W = 2, 3, 4, 5
+    x = 4 * rng.standard_normal((N, C, H, W)) + 10
+    return (
+        layers.spatial_batchnorm_forward,
+        (x, rng.normal(size=C), rng.normal(size=C)),
+        ({"mode": "train"},),
+    )
+
+
+def spatial_groupnorm_problem(rng):
+    N, C, H, W, G = 2, 6, 4, 5, 2
+    x = 4 * rng.standard_normal((N, C, H, W)) + 10
+    params = (rng.normal(size=(1, C, 1, 1)), rng.normal(size=(1, C, 1, 1)))
+    return layers.spatial_groupnorm_forward, (x, *params), (G, {})
+
+
+PROBLEMS = {
+    "layernorm": (layer_norm_problem, layers.layernorm_backward, layers.layernorm_backward_alt),
+    "spatial_batchnorm": (
+        spatial_batchnorm_problem,
+        layers.spatial_batchnorm_backward,
+        layers.spatial_batchnorm_backward_alt,
+    ),
+    "spatial_groupnorm": (
+        spatial_groupnorm_problem,
+        layers.spatial_groupnorm_backward,
+        layers.spatial_groupnorm_backward_alt,
+    ),
+}
+BACKWARDS = [
+    pytest.param(name, which, id=f"{name}-{which}")
+    for name in PROBLEMS
+    for which in ("staged", "alt")
+]
+
+
+@pytest.mark.parametrize(("name", "which"), BACKWARDS)
+def test_backward_matches_the_numerical_gradient_of_the_forward_pass(rng, name, which):
+    problem, staged, alt = PROBLEMS[name]
+    forward, (x, gamma, beta), extra = problem(rng)
+    backward = staged if which == "staged" else alt
+    dout = rng.standard_normal(x.shape)
+    _, cache = forward(x, gamma, beta, *extra)
+    grads = backward(dout, cache)
+
+    def f(x, gamma, beta):
+        return forward(x, gamma, beta, *extra)[0]
+
+    args = {"x": x, "gamma": gamma, "beta": beta}
+    for (arg, value), grad in zip(args.items(), grads, strict=True):
+        numerical = eval_numerical_gradient_array(
+            lambda v, arg=arg: f(**(args | {arg: v})), value.copy(), dout
+        )
+        assert rel_error(grad, numerical) < 1e-6, (
+            f"d{arg}: relative error {rel_error(grad, numerical):.1e}"
+        )
+
+
+def test_affine_layernorm_relu_sandwich_matches_the_numerical_gradient(rng):
+    x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 6)), rng.normal(size=6)
+    gamma, beta = rng.uniform(0.5, 2, size=6), rng.normal(size=6)
+    dout = rng.standard_normal((3, 6))
+    _, cache = affine_layernorm_relu_forward(x, w, b, gamma, beta, {})
+    grads = affine_layernorm_relu_backward(dout, cache)
+    args = {"x": x, "w": w, "b": b, "gamma": gamma, "beta": beta}
+    for (arg, value), grad in zip(args.items(), grads, strict=True):
+
+        def f(v, arg=arg):
+            return affine_layernorm_relu_forward(**(args | {arg: v}), ln_param={})[0]
+
+        numerical = eval_numerical_gradient_array(f, value.copy(), dout)
+        assert rel_error(grad, numerical) < 1e-6, arg
+
+
+def test_a_layer_norm_net_loss_has_the_numerical_gradient(rng):
+    """A scalar loss through layer norm (CS231n's gradient check style, eval_numerical_gradient)."""
+    x, gamma, beta = features(rng, (5, 4)), rng.normal(size=4), rng.normal(size=4)
+    y = rng.integers(0, 4, size=5)
+
+    def loss(x):
+        return layers.softmax_loss(layers.layernorm_forward(x, gamma, beta, {})[0], y)[0]
+
+    out, cache = layers.layernorm_forward(x, gamma, beta, {})
+    _, dscores = layers.softmax_loss(out, y)
+    dx, _, _ = layers.layernorm_backward(dscores, cache)
+    assert rel_error(dx, eval_numerical_gradient(loss, x.copy(), verbose=False)) < 1e-7
+
+
+# --------------------------------------------------------------------------------------------
+# Staged == closed form, in float64, over shapes
+# --------------------------------------------------------------------------------------------
+
+
+def assert_same_gradients(staged, alt):
+    for a, b in zip(staged, alt, strict=True):
+        assert a.shape == b.shape
+        scale = 1 + np.abs(a).max(initial=0)
+        assert np.abs(a - b).max(initial=0) <= 1e-12 * scale
+
+
+@given(n=st.integers(1, 20), d=st.integers(1, 40), seed=seeds)
+def test_layer_norm_staged_backward_equals_the_closed_form(n, d, seed):
+    rng = np.random.default_rng(seed)
+    x, gamma, beta = features(rng, (n, d)), rng.normal(size=d), rng.normal(size=d)
+    dout = rng.standard_normal((n, d))
+    _, cache = layers.layernorm_forward(x, gamma, beta, {})
+    assert_same_gradients(
+        layers.layernorm_backward(dout, cache), layers.layernorm_backward_alt(dout, cache)
+    )
+
+
+image_shapes = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5))
+
+
+@given(shape=image_shapes, seed=seeds)
+def test_spatial_batch_norm_staged_backward_equals_the_closed_form(shape, seed):
+    rng = np.random.default_rng(seed)
+    C = shape[1]
+    x, gamma, beta = features(rng, shape), rng.normal(size=C), rng.normal(size=C)
+    dout = rng.standard_normal(shape)
+    for mode in ("train", "test"):
+        _, cache = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": mode})
+        assert_same_gradients(
+            layers.spatial_batchnorm_backward(dout, cache),
+            layers.spatial_batchnorm_backward_alt(dout, cache),
+        )
+
+
+@given(shape=image_shapes, groups=st.integers(1, 6), seed=seeds)
+def test_group_norm_staged_backward_equals_the_closed_form(shape, groups, seed):
+    rng = np.random.default_rng(seed)
+    N, C, H, W = shape
+    G = max(g for g in range(1, groups + 1) if C % g == 0)
+    x = features(rng, shape)
+    gamma, beta = rng.normal(size=(1, C, 1, 1)), rng.normal(size=(1, C, 1, 1))
+    dout = rng.standard_normal(shape)
+    _, cache = layers.spatial_groupnorm_forward(x, gamma, beta, G, {})
+    assert_same_gradients(
+        layers.spatial_groupnorm_backward(dout, cache),
+        layers.spatial_groupnorm_backward_alt(dout, cache),
+    )
+
+
+def test_the_closed_form_backward_leaves_its_inputs_unchanged(rng):
+    x, gamma, beta = (
+        features(rng, (2, 4, 3, 3)),
+        rng.normal(size=(1, 4, 1, 1)),
+        np.zeros((1, 4, 1, 1)),
+    )
+    dout = rng.standard_normal(x.shape)
+    _, cache = layers.spatial_groupnorm_forward(x, gamma, beta, 2, {})
+    kept = [a.copy() for a in (dout, cache.xhat, cache.xc, cache.inv_std, cache.gamma)]
+    layers.spatial_groupnorm_backward_alt(dout, cache)
+    layers.spatial_groupnorm_backward_alt(dout, cache)
+    for before, after in zip(
+        kept, (dout, cache.xhat, cache.xc, cache.inv_std, cache.gamma), strict=True
+    ):
+        np.testing.assert_array_equal(before, after)
+
+
+# --------------------------------------------------------------------------------------------
+# One name, three places
+# --------------------------------------------------------------------------------------------
+
+
+def assigned_names(function) -> list[str]:
+    """The names a function assigns, in order; a call of ``normalise_backward`` stands for the
+    assignments of that function."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and node.targets[0].__class__ is ast.Name:
+            call = node.value
+            if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "normalise_backward":
+                names += assigned_names(layernorm.normalise_backward)
+            else:
+                names.append(node.targets[0].id)
+    return list(dict.fromkeys(names))  # a name reassigned (dx reshaped) counts once
+
+
+@pytest.mark.parametrize(
+    ("backward", "derivation"),
+    [
+        (layernorm.layernorm_backward, derivations.layernorm),
+        (spatial.spatial_groupnorm_backward, derivations.spatial_groupnorm),
+    ],
+    ids=["layernorm", "spatial_groupnorm"],
+)
+def test_the_staged_backward_computes_the_derived_gradients_by_name_in_the_same_order(
+    backward, derivation
+):
+    assert [name for name in assigned_names(backward) if name.startswith("d")] == list(
+        derivation().staged
+    )
+
+
+@pytest.mark.parametrize(
+    ("cache", "derivation"),
+    [
+        (layernorm.LayerNormCache, derivations.layernorm),
+        (spatial.GroupNormCache, derivations.spatial_groupnorm),
+    ],
+    ids=["layernorm", "spatial_groupnorm"],
+)
+def test_the_cache_fields_are_named_after_nodes_of_the_graph(cache, derivation):
+    names = set(derivation().symbols)
+    assert set(cache._fields) - {"G"} <= names
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: a clear error naming the argument
+# --------------------------------------------------------------------------------------------
+
+
+def ln_inputs():
+    return np.zeros((2, 3)), np.ones(3), np.zeros(3)
+
+
+@pytest.mark.parametrize(
+    ("ln_param", "error", "message"),
+    [
+        ({"epsilon": 1e-5}, ValueError, r"unknown ln_param keys \['epsilon'\]"),
+        ({"eps": 0.0}, ValueError, r"ln_param\['eps'\] must be a finite number > 0, got 0.0"),
+        ({"eps": -1e-5}, ValueError, r"ln_param\['eps'\] must be a finite number > 0"),
+        ({"eps": float("nan")}, ValueError, r"ln_param\['eps'\] must be a finite number > 0"),
+        ({"eps": "1e-5"}, TypeError, r"ln_param\['eps'\] must be a number, got str"),
+        ({"eps": True}, TypeError, r"ln_param\['eps'\] must be a number, got bool"),
+        ({"mode": "eval"}, ValueError, r"ln_param\['mode'\] must be 'train' or 'test'"),
+        (None, TypeError, r"ln_param must be a dict, got NoneType"),
+    ],
+)
+def test_layer_norm_rejects_a_bad_ln_param_naming_it(ln_param, error, message):
+    with pytest.raises(error, match=rf"layernorm_forward: {message}"):
+        layers.layernorm_forward(*ln_inputs(), ln_param)
+
+
+def test_layer_norm_rejects_bad_arrays_naming_them():
+    x, gamma, beta = ln_inputs()
+    with pytest.raises(ValueError, match=r"layernorm_forward: x must be 2-D of shape \(N, D\)"):
+        layers.layernorm_forward(np.zeros(3), gamma, beta, {})
+    with pytest.raises(
+        ValueError, match=r"layernorm_forward: gamma must have shape \(3,\), got \(2,\)"
+    ):
+        layers.layernorm_forward(x, np.ones(2), beta, {})
+    with pytest.raises(TypeError, match=r"layernorm_forward: beta must be a numpy array, got list"):
+        layers.layernorm_forward(x, gamma, [0.0, 0.0, 0.0], {})
+    with pytest.raises(TypeError, match=r"layernorm_forward: x must have a floating dtype"):
+        layers.layernorm_forward(np.zeros((2, 3), dtype=int), gamma, beta, {})
+    _, cache = layers.layernorm_forward(x, gamma, beta, {})
+    with pytest.raises(ValueError, match=r"layernorm_backward: dout must have shape \(2, 3\)"):
+        layers.layernorm_backward(np.zeros((3, 2)), cache)
+    with pytest.raises(
+        TypeError, match=r"layernorm_backward_alt: cache must be the LayerNormCache"
+    ):
+        layers.layernorm_backward_alt(np.zeros((2, 3)), None)
+
+
+def test_group_norm_rejects_a_number_of_groups_that_does_not_divide_the_channels():
+    x, gamma = np.zeros((2, 6, 2, 2)), np.ones((1, 6, 1, 1))
+    message = r"G must be a positive divisor of the number of channels C = 6 .* got G = 4"
+    with pytest.raises(ValueError, match=rf"spatial_groupnorm_forward: {message}"):
+        layers.spatial_groupnorm_forward(x, gamma, gamma * 0, 4, {})
+    with pytest.raises(ValueError, match=r"got G = 0"):
+        layers.spatial_groupnorm_forward(x, gamma, gamma * 0, 0, {})
+    with pytest.raises(TypeError, match=r"G must be an integer number of groups, got float"):
+        layers.spatial_groupnorm_forward(x, gamma, gamma * 0, 2.0, {})
+
+
+def test_image_layers_reject_bad_shapes_and_params_naming_them():
+    x = np.zeros((2, 4, 3, 3))
+    with pytest.raises(
+        ValueError,
+        match=r"spatial_groupnorm_forward: gamma must have shape \(1, 4, 1, 1\), got \(4,\)",
+    ):
+        layers.spatial_groupnorm_forward(x, np.ones(4), np.zeros((1, 4, 1, 1)), 2, {})
+    with pytest.raises(
+        ValueError, match=r"spatial_groupnorm_forward: unknown gn_param keys \['momentum'\]"
+    ):
+        layers.spatial_groupnorm_forward(
+            x, np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1)), 2, {"momentum": 0.9}
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"spatial_batchnorm_forward: x must be 4-D of shape \(N, C, H, W\), got shape \(2,",
+    ):
+        layers.spatial_batchnorm_forward(np.zeros((2, 4)), np.ones(4), np.zeros(4), {})
+    with pytest.raises(
+        ValueError,
+        match=r"spatial_batchnorm_forward: beta must have shape \(4,\), got \(1, 4, 1, 1\)",
+    ):
+        layers.spatial_batchnorm_forward(x, np.ones(4), np.zeros((1, 4, 1, 1)), {})
+    _, cache = layers.spatial_batchnorm_forward(x, np.ones(4), np.zeros(4), {})
+    with pytest.raises(
+        ValueError, match=r"spatial_batchnorm_backward: dout must have shape \(2, 4, 3, 3\)"
+    ):
+        layers.spatial_batchnorm_backward(np.zeros((2, 3, 3, 4)), cache)
+    with pytest.raises(
+        TypeError, match=r"spatial_groupnorm_backward: cache must be the GroupNormCache"
+    ):
+        layers.spatial_groupnorm_backward(np.zeros(x.shape), cache)

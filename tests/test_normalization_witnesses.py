@@ -1,0 +1,330 @@
+"""The three witnesses that the backward passes of layer norm, spatial batch norm and group
+norm are right, as tests/test_witnesses.py has them for batch norm:
+
+1. Numeric, to round-off: on float64 inputs of small and large shapes, nndl's gradients equal
+   the derived closed forms (``Derivation.numpy_fn``) to a term-scaled error of at most 1e-12.
+2. Exact: nndl's own forward and backward, run on object arrays of sympy symbols, equal the
+   closed forms instantiated on the same symbols; the difference is proven to be 0.
+3. Numerical gradient: centred differences of nndl's forward pass agree with the derived
+   closed form (and, in test_normalization.py, with nndl's backward).
+
+Group norm's derivation indexes x as (N, G, C/G, H, W) and gamma as (G, C/G): the cases below
+reshape nndl's arrays into that layout. Spatial batch norm is also held to batch norm's own
+derivation on the (N·H·W, C) layout, in train and in test mode.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import derivations
+from derivations.check import GradientMismatch, compare_numeric, compare_symbolic
+from derivations.exact import is_zero, symbol_array
+from nndl import layers
+from nndl.gradient_check import eval_numerical_gradient_array, rel_error
+
+
+class Case(NamedTuple):
+    """A derivation, its inputs, and nndl's gradients, in the derivation's layout."""
+
+    derivation: derivations.Derivation
+    inputs: dict
+    actual: dict
+
+
+def grouped(a, G):
+    """(N, C, H, W) -> (N, G, C/G, H, W)."""
+    N, C, H, W = a.shape
+    return a.reshape(N, G, C // G, H, W)
+
+
+def grouped_param(a, G):
+    """gamma's or beta's (1, C, 1, 1) -> (G, C/G)."""
+    return a.reshape(G, -1)
+
+
+def channels_last(a):
+    """(N, C, H, W) -> (N·H·W, C), batch norm's layout for the images' pixels."""
+    return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
+
+
+def layernorm_case(x, gamma, beta, dout, eps, backward):
+    _, cache = layers.layernorm_forward(x, gamma, beta, {"eps": eps})
+    dx, dgamma, dbeta = backward(dout, cache)
+    inputs = {"dout": dout, "x": x, "gamma": gamma, "eps": eps}
+    return Case(derivations.layernorm(), inputs, {"dx": dx, "dgamma": dgamma, "dbeta": dbeta})
+
+
+def spatial_batchnorm_case(x, gamma, beta, dout, eps, backward, bn_param=None, layout="images"):
+    """Spatial batch norm against its own derivation ("images") or against batch norm's on
+    the (N·H·W, C) layout ("pixels"; test mode needs this one)."""
+    bn_param = bn_param or {"mode": "train"}
+    bn_param = dict(bn_param, eps=eps)
+    _, cache = layers.spatial_batchnorm_forward(x, gamma, beta, dict(bn_param))
+    dx, dgamma, dbeta = backward(dout, cache)
+    if layout == "images":
+        inputs = {"dout": dout, "x": x, "gamma": gamma, "eps": eps}
+        return Case(
+            derivations.spatial_batchnorm(), inputs, {"dx": dx, "dgamma": dgamma, "dbeta": dbeta}
+        )
+    inputs = {"dout": channels_last(dout), "x": channels_last(x), "gamma": gamma, "eps": eps}
+    derivation = derivations.batchnorm_train()
+    if bn_param["mode"] == "test":
+        derivation = derivations.batchnorm_test()
+        inputs |= {"running_mean": bn_param["running_mean"], "running_var": bn_param["running_var"]}
+    actual = {"dx": channels_last(dx), "dgamma": dgamma, "dbeta": dbeta}
+    return Case(derivation, inputs, actual)
+
+
+def groupnorm_case(x, gamma, beta, dout, eps, backward, G):
+    _, cache = layers.spatial_groupnorm_forward(x, gamma, beta, G, {"eps": eps})
+    dx, dgamma, dbeta = backward(dout, cache)
+    inputs = {
+        "dout": grouped(dout, G),
+        "x": grouped(x, G),
+        "gamma": grouped_param(gamma, G),
+        "eps": eps,
+    }
+    actual = {
+        "dx": grouped(dx, G),
+        "dgamma": grouped_param(dgamma, G),
+        "dbeta": grouped_param(dbeta, G),
+    }
+    return Case(derivations.spatial_groupnorm(), inputs, actual)
+
+
+# --------------------------------------------------------------------------------------------
+# Float problems
+# --------------------------------------------------------------------------------------------
+
+
+def float_arrays(rng, shape, param_shape):
+    channel = [1] * len(shape)
+    channel[1] = shape[1]
+    x = rng.uniform(-5, 5, size=channel) + rng.uniform(0.5, 5, size=channel) * rng.standard_normal(
+        shape
+    )
+    gamma, beta = rng.standard_normal(param_shape), rng.standard_normal(param_shape)
+    return x, gamma, beta, rng.standard_normal(shape)
+
+
+STAGED_AND_ALT = {
+    "layernorm": (layers.layernorm_backward, layers.layernorm_backward_alt),
+    "spatial_batchnorm": (layers.spatial_batchnorm_backward, layers.spatial_batchnorm_backward_alt),
+    "spatial_groupnorm": (layers.spatial_groupnorm_backward, layers.spatial_groupnorm_backward_alt),
+}
+
+
+def float_case(rng, name, shape, which, G=None, mode="train", layout="images") -> Case:
+    backward = STAGED_AND_ALT[name][which == "alt"]
+    if name == "layernorm":
+        return layernorm_case(*float_arrays(rng, shape, shape[1]), 1e-5, backward)
+    if name == "spatial_groupnorm":
+        arrays = float_arrays(rng, shape, (1, shape[1], 1, 1))
+        return groupnorm_case(*arrays, 1e-5, backward, G)
+    C = shape[1]
+    bn_param = {"mode": mode}
+    if mode == "test":
+        bn_param |= {"running_mean": rng.standard_normal(C), "running_var": rng.uniform(0.5, 2, C)}
+    return spatial_batchnorm_case(*float_arrays(rng, shape, C), 1e-5, backward, bn_param, layout)
+
+
+PROBLEMS = [
+    *(("layernorm", shape, None) for shape in [(1, 3), (2, 1), (4, 5), (200, 50)]),
+    *(
+        ("spatial_batchnorm", shape, None)
+        for shape in [(1, 1, 1, 1), (2, 3, 1, 2), (4, 3, 5, 5), (16, 8, 8, 8)]
+    ),
+    *(
+        ("spatial_groupnorm", shape, G)
+        for shape, G in [
+            ((1, 2, 1, 1), 2),
+            ((2, 4, 3, 2), 2),
+            ((4, 6, 5, 5), 3),
+            ((8, 16, 8, 8), 4),
+        ]
+    ),
+]
+IDS = [
+    f"{name}-{'x'.join(map(str, shape))}" + (f"-G{G}" if G else "") for name, shape, G in PROBLEMS
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Witness 1: numeric, to round-off
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize(("name", "shape", "G"), PROBLEMS, ids=IDS)
+def test_backward_equals_the_derived_closed_form_to_round_off(name, shape, G, which):
+    rng = np.random.default_rng(sum(shape) * 7919)
+    errors = compare_numeric(*float_case(rng, name, shape, which, G), tolerance=1e-12)
+    assert max(errors.values()) <= 1e-12
+
+
+@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("shape", [(1, 2, 1, 1), (3, 4, 5, 2)], ids=str)
+def test_spatial_batch_norm_equals_batch_norms_closed_form_on_the_pixels(shape, mode, which):
+    rng = np.random.default_rng(sum(shape))
+    case = float_case(rng, "spatial_batchnorm", shape, which, mode=mode, layout="pixels")
+    assert case.derivation.name == f"batchnorm_{mode}"
+    assert max(compare_numeric(*case, tolerance=1e-12).values()) <= 1e-12
+
+
+# --------------------------------------------------------------------------------------------
+# Witness 2: exact, by symbolic execution of nndl's own code
+# --------------------------------------------------------------------------------------------
+
+
+def symbols(shape, param_shape):
+    param_shape = tuple(np.atleast_1d(param_shape))
+    x, dout = symbol_array("x", shape, real=True), symbol_array("dout", shape, real=True)
+    gamma, beta = (symbol_array(name, param_shape, real=True) for name in ("gamma", "beta"))
+    return x, gamma, beta, dout
+
+
+EPS = sp.Symbol("eps", positive=True)
+
+
+@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (2, 3)], ids=str)
+def test_layernorm_backward_on_symbols_is_exactly_the_closed_form(shape, which):
+    backward = STAGED_AND_ALT["layernorm"][which == "alt"]
+    case = layernorm_case(*symbols(shape, shape[1]), EPS, backward)
+    n, d = shape
+    assert compare_symbolic(*case) == {"dx": n * d, "dgamma": d, "dbeta": d}
+
+
+@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 2, 1, 2), (1, 1, 2, 2)], ids=str)
+def test_spatial_batchnorm_backward_on_symbols_is_exactly_the_closed_form(shape, which):
+    backward = STAGED_AND_ALT["spatial_batchnorm"][which == "alt"]
+    case = spatial_batchnorm_case(*symbols(shape, shape[1]), EPS, backward)
+    C = shape[1]
+    assert compare_symbolic(*case) == {"dx": int(np.prod(shape)), "dgamma": C, "dbeta": C}
+
+
+@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize(
+    ("shape", "G"), [((1, 2, 1, 1), 2), ((1, 4, 1, 2), 2), ((2, 2, 2, 1), 1)], ids=str
+)
+def test_groupnorm_backward_on_symbols_is_exactly_the_closed_form(shape, G, which):
+    backward = STAGED_AND_ALT["spatial_groupnorm"][which == "alt"]
+    case = groupnorm_case(*symbols(shape, (1, shape[1], 1, 1)), EPS, backward, G)
+    C = shape[1]
+    assert compare_symbolic(*case) == {"dx": int(np.prod(shape)), "dgamma": C, "dbeta": C}
+
+
+def test_forward_passes_on_symbols_are_the_derived_graphs():
+    x, gamma, beta, _ = symbols((2, 3), 3)
+    out, _ = layers.layernorm_forward(x, gamma, beta, {"eps": EPS})
+    expected = derivations.layernorm().evaluator({"x": x, "gamma": gamma, "beta": beta, "eps": EPS})
+    pairs = [(out, expected.value("out"))]
+
+    x, gamma, beta, _ = symbols((1, 2, 1, 2), 2)
+    out, _ = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train", "eps": EPS})
+    expected = derivations.spatial_batchnorm().evaluator(
+        {"x": x, "gamma": gamma, "beta": beta, "eps": EPS}
+    )
+    pairs.append((out, expected.value("out")))
+
+    x, gamma, beta, _ = symbols((1, 4, 1, 1), (1, 4, 1, 1))
+    out, _ = layers.spatial_groupnorm_forward(x, gamma, beta, 2, {"eps": EPS})
+    inputs = {"x": grouped(x, 2), "eps": EPS}
+    inputs |= {"gamma": grouped_param(gamma, 2), "beta": grouped_param(beta, 2)}
+    pairs.append((grouped(out, 2), derivations.spatial_groupnorm().evaluator(inputs).value("out")))
+    for got, derived in pairs:
+        assert got.shape == derived.shape
+        assert all(is_zero(a - b) for a, b in zip(got.ravel(), derived.ravel(), strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Witness 3: the numerical gradient against the derived closed form
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "G"),
+    [
+        ("layernorm", (4, 5), None),
+        ("spatial_batchnorm", (2, 3, 2, 3), None),
+        ("spatial_groupnorm", (2, 4, 2, 3), 2),
+    ],
+    ids=["layernorm", "spatial_batchnorm", "spatial_groupnorm"],
+)
+def test_the_numerical_gradient_of_nndls_forward_equals_the_derived_closed_form(name, shape, G):
+    rng = np.random.default_rng(5)
+    param_shape = (1, shape[1], 1, 1) if name == "spatial_groupnorm" else shape[1]
+    x, gamma, beta, dout = float_arrays(rng, shape, param_shape)
+
+    def forward(x, gamma, beta):
+        if name == "layernorm":
+            return layers.layernorm_forward(x, gamma, beta, {})[0]
+        if name == "spatial_batchnorm":
+            return layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})[0]
+        return layers.spatial_groupnorm_forward(x, gamma, beta, G, {})[0]
+
+    case = float_case(np.random.default_rng(0), name, shape, "alt", G)  # for the derivation
+    d = case.derivation
+    args = {"x": x, "gamma": gamma, "beta": beta}
+    if name == "spatial_groupnorm":
+        inputs = [grouped(dout, G), grouped(x, G), grouped_param(gamma, G), 1e-5]
+        derived = [
+            g.reshape(a.shape) for g, a in zip(d.numpy_fn(*inputs), args.values(), strict=True)
+        ]
+    else:
+        derived = d.numpy_fn(dout, x, gamma, 1e-5)
+    for (arg, value), closed_form in zip(args.items(), derived, strict=True):
+        numerical = eval_numerical_gradient_array(
+            lambda v, arg=arg: forward(**(args | {arg: v})), value.copy(), dout
+        )
+        assert rel_error(closed_form, numerical) < 1e-6, arg
+
+
+# --------------------------------------------------------------------------------------------
+# The witnesses catch a wrong backward and name the path it gets wrong
+# --------------------------------------------------------------------------------------------
+
+
+def layernorm_backward_without_the_mean_path(dout, cache):
+    """Layer norm's closed form with the path through the mean left out."""
+    dxhat = dout * cache.gamma
+    D = dout.shape[1]
+    dx = cache.inv_std * (dxhat - cache.xhat * (dxhat * cache.xhat).sum(axis=1, keepdims=True) / D)
+    return dx, (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def layernorm_backward_over_the_batch_axis(dout, cache):
+    """Batch norm's closed form on layer norm's cache: the sums over the batch, not the features."""
+    dxhat = dout * cache.gamma
+    N = dout.shape[0]
+    mean = dxhat.sum(axis=0) / N
+    dx = cache.inv_std * (dxhat - mean - cache.xhat * (dxhat * cache.xhat).sum(axis=0) / N)
+    return dx, (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def test_the_witnesses_name_the_missing_path_through_the_mean():
+    rng = np.random.default_rng(3)
+    numeric = layernorm_case(
+        *float_arrays(rng, (4, 5), 5), 1e-5, layernorm_backward_without_the_mean_path
+    )
+    with pytest.raises(GradientMismatch, match=r"dx misses the path through the mean \(x -> mu"):
+        compare_numeric(*numeric)
+    exact = layernorm_case(*symbols((2, 2), 2), EPS, layernorm_backward_without_the_mean_path)
+    with pytest.raises(GradientMismatch, match=r"dx misses the path through the mean"):
+        compare_symbolic(*exact)
+
+
+def test_the_witnesses_reject_sums_over_the_batch_axis_instead_of_the_features():
+    rng = np.random.default_rng(4)
+    numeric = layernorm_case(
+        *float_arrays(rng, (4, 5), 5), 1e-5, layernorm_backward_over_the_batch_axis
+    )
+    with pytest.raises(
+        GradientMismatch, match=r"dx differs from the derived closed form \(layernorm\)"
+    ):
+        compare_numeric(*numeric)
