@@ -20,11 +20,11 @@ import numpy as np
 
 from nndl.validation import (
     check_array,
+    check_integer,
     check_labels,
     check_mode,
     check_number,
     check_param_dict,
-    check_seed,
     check_shape,
 )
 
@@ -212,7 +212,8 @@ def _check_dropout_param(layer: str, dropout_param) -> tuple[float, str]:
         raise ValueError(f"{layer}: dropout_param needs 'p', the probability of dropping a unit")
     p = check_number("dropout_param['p']", layer, dropout_param["p"], 0, 1, "[)")
     mode = check_mode(layer, "dropout_param['mode']", dropout_param.get("mode", "train"))
-    check_seed("dropout_param['seed']", layer, dropout_param.get("seed"), generator_ok=False)
+    if dropout_param.get("seed") is not None:
+        check_integer("dropout_param['seed']", layer, dropout_param["seed"], 0)
     rng = dropout_param.get("rng")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(

@@ -15,11 +15,14 @@ batch statistics and for the gradient checks, so a float16 array gets a TypeErro
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from collections.abc import Collection
 from typing import Any
 
 import numpy as np
+
+from nndl.arguments import make_rng, require_int, require_number
 
 # dtype.char of float32, float64, and object (symbolic runs).
 _ARRAY_DTYPES = "fdO"
@@ -105,53 +108,31 @@ def check_number(
     brackets: str = "[]",
     symbolic: bool = False,
 ) -> Any:
-    """Return ``value`` as a Python float if it is a real number between ``low`` and ``high``,
-    each end included or not as ``brackets`` says, as in mathematics: "[)" is low <= value < high
-    (NaN lies in no interval). A NumPy scalar becomes a float, so that it cannot promote a
-    float32 computation to float64. In a symbolic run any value but a string passes unchanged (a
-    sympy symbol, say)."""
-    # type(...) is float first: the common case, without the cost of an ABC check.
-    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
-        number = float(value)
-        above = low < number if brackets[0] == "(" else low <= number
-        below = number < high if brackets[1] == ")" else number <= high
-        if above and below:
-            return number
-        raise ValueError(
-            f"{layer}: {name} must be a number {_interval(low, high, brackets)}, got {value!r}"
-        )
-    if symbolic and not isinstance(value, str | bytes):
+    """Return ``value`` as a Python float if it is a finite real number between ``low`` and
+    ``high``, each end included or not as ``brackets`` says ("[)" is low <= value < high). A
+    NumPy scalar becomes a float, so that it cannot promote a float32 computation to float64. In
+    a symbolic run any value but a string passes unchanged (a sympy symbol, say). The error is
+    ``nndl.arguments.require_number``'s, with the layer's name in front."""
+    if type(value) is float:  # the common case, decided without building a message
+        above = low < value if brackets[0] == "(" else low <= value
+        below = value < high if brackets[1] == ")" else value <= high
+        if above and below and math.isfinite(value):
+            return value
+    elif symbolic and not isinstance(value, numbers.Real | str | bytes):
         return value
-    raise TypeError(
-        f"{layer}: {name} must be a number {_interval(low, high, brackets)}, "
-        f"got {type(value).__name__} {value!r}"
+    return require_number(
+        f"{layer}: {name}", value, low, high, brackets[0] == "(", brackets[1] == ")"
     )
 
 
-def _interval(low: float, high: float, brackets: str) -> str:
-    if high == np.inf:
-        return f"{'>' if brackets[0] == '(' else '>='} {low:g}"
-    return f"in {brackets[0]}{low:g}, {high:g}{brackets[1]}"
-
-
 def check_integer(name: str, where: str, value: Any, minimum: int) -> int:
-    """Return ``value`` as an int if it is an integer (not a bool, not a float) >= minimum."""
-    if not isinstance(value, int | np.integer) or isinstance(value, bool | np.bool_):
-        raise TypeError(
-            f"{where}: {name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}"
-        )
-    if value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    """Return ``value`` as an int if it is an integer >= minimum (``require_int``'s rule)."""
+    return require_int(f"{where}: {name}", value, minimum)
 
 
-def check_seed(name: str, where: str, seed: Any, generator_ok: bool = True) -> Any:
-    """Return ``seed`` if it is None, an integer >= 0 or (if ``generator_ok``) a numpy
-    Generator: what ``np.random.default_rng`` accepts, less the rarely used sequences."""
-    if seed is None or (generator_ok and isinstance(seed, np.random.Generator)):
+def check_seed(name: str, where: str, seed: Any) -> Any:
+    """Return ``seed`` if it is None, an integer >= 0 or a numpy Generator, else raise."""
+    if seed is None or isinstance(seed, np.random.Generator):
         return seed
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool | np.bool_):
-        expected = "None, an integer >= 0 or a numpy Generator" if generator_ok else ""
-        expected = expected or "None or an integer >= 0"
-        raise TypeError(f"{where}: {name} must be {expected}, got {type(seed).__name__} {seed!r}")
-    return check_integer(name, where, seed, 0)
+    make_rng(f"{where}: {name}", seed)  # raises for anything that is not a seed
+    return seed
