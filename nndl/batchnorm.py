@@ -74,7 +74,7 @@ def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float
             check_shape(name, layer, bn_param[key], (D,), match=("x", x))
     running_var = bn_param.get("running_var")
     if running_var is not None and running_var.dtype != object and running_var.size:
-        lowest = running_var.min()  # one pass over D values; NaN if there is one
+        lowest = np.minimum.reduce(running_var)  # one pass over D values; NaN if any is NaN
         if not lowest >= 0:
             why = "; a NaN in x in train mode makes the running averages NaN"
             why = why if np.isnan(lowest) else ""
