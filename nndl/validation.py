@@ -1,6 +1,8 @@
 """Input checks for the layers and the networks: one place that decides what a valid array,
-shape, label vector, number or parameter dict is, and words the error that names the argument,
-what it expects and what it got (TypeError for a wrong type, ValueError for a wrong value).
+shape, label vector or parameter dict is, and words the error that names the argument, what it
+expects and what it got (TypeError for a wrong type, ValueError for a wrong value). Numbers,
+integers and seeds follow ``nndl.arguments``' rules (the training code's), with the layer's name
+in front of the message.
 
 The layers call these once, at the boundary where a value enters; the arithmetic after them
 assumes valid input. The checks are cheap (no pass over an (N, D) array). Object arrays pass the
