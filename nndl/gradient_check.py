@@ -5,6 +5,9 @@
 The error of the centred difference is O(h**2), so with h = 1e-5 a correct float64 backward agrees
 to about 1e-8 relative error or better. float32 has too few digits for that: check in float64.
 
+``numerical_gradients`` (a layer's inputs, by name) and ``numerical_param_gradients`` (a model's
+parameters) are the two checks the tests, the lab and the chapters make.
+
 Each function perturbs one entry of x at a time, in place, and puts the original value back before
 moving on, even if f raises: the caller's x is unchanged afterwards, bit for bit.
 """
@@ -88,6 +91,72 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
             raise ValueError(f"f(x) has shape {f_plus.shape} but df has shape {np.shape(df)}")
         grad[ix] = np.sum((f_plus - f_minus) * df) / (2 * h)
     return grad
+
+
+def numerical_gradients(f, inputs, dout, h=1e-5):
+    """Numerical gradients of a layer's forward with respect to each of its named inputs.
+
+    For a forward f(**inputs) and an upstream gradient dout, this is what the layer's backward
+    computes: dL/d(name) for L = sum(f(**inputs) * dout).
+
+    Inputs:
+    - f: Function taking the entries of inputs as keyword arguments, returning an array of dout's
+      shape (or a scalar, e.g. a loss, when dout is None).
+    - inputs: Mapping from argument names to values. Every floating-point numpy array among them
+      is differentiated (perturbed in place, one entry at a time, and restored); other values
+      (integer labels, a bn_param dict, ...) are passed to f unchanged.
+    - dout: Upstream gradient, of f's output shape; None when f returns a scalar.
+    - h: Step size of the centred difference.
+
+    Returns:
+    - grads: Dict from "d" + name to the numerical gradient, an array of that input's shape and
+      dtype, e.g. {"dx": ..., "dgamma": ..., "dbeta": ...} for inputs x, gamma, beta.
+    """
+    grads = {}
+    for name, value in inputs.items():
+        if not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)):
+            continue
+
+        def f_of(v, name=name):
+            return f(**{**inputs, name: v})
+
+        if dout is None:
+            grads[f"d{name}"] = eval_numerical_gradient(f_of, value, verbose=False, h=h)
+        else:
+            grads[f"d{name}"] = eval_numerical_gradient_array(f_of, value, dout, h=h)
+    return grads
+
+
+def numerical_param_gradients(model, X, y, names=None, h=1e-5):
+    """Numerical gradients of a model's loss with respect to its parameters.
+
+    Each parameter array in model.params is perturbed in place, one entry at a time, and
+    restored, so the model is unchanged afterwards.
+
+    Inputs:
+    - model: An object with .params (dict of arrays) and .loss(X, y) -> (loss, grads).
+    - X, y: The batch the loss is evaluated on.
+    - names: The parameters to differentiate (default: all, in sorted order).
+    - h: Step size of the centred difference.
+
+    Returns:
+    - grads: Dict from each parameter name to its numerical gradient, the keys of model.loss's
+      grads.
+    """
+    names = sorted(model.params) if names is None else list(names)
+    unknown = [name for name in names if name not in model.params]
+    if unknown:
+        raise ValueError(
+            f"names must be keys of model.params {sorted(model.params)}, got {unknown}"
+        )
+
+    def loss(_):
+        return model.loss(X, y)[0]
+
+    return {
+        name: eval_numerical_gradient(loss, model.params[name], verbose=False, h=h)
+        for name in names
+    }
 
 
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):

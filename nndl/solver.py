@@ -1,4 +1,4 @@
-"""The Solver: minibatch training of a classification model, with checkpoints that resume exactly.
+"""The Solver: minibatch training of a classification model (CS231n's interface), resumable.
 
 A model is anything with
 - ``model.params``: a dict from parameter names to numpy arrays;
@@ -18,40 +18,27 @@ Example::
     solver.best_val_acc      # model.params now holds the parameters that reached it
 
 Checkpoints and resuming: with ``checkpoint_name="runs/net"`` the Solver writes
-``runs/net_epoch_{epoch}.npz`` after the first iteration and after every epoch. Each is one .npz
-file of plain arrays (no pickle) holding the model's parameters, the optimiser state, the best
-parameters and, under the key ``"metadata"``, a JSON document with the hyper-parameters, the
-histories, the position in training and the random-generator states. It is written to a temporary
-file and renamed, so a crash never leaves half a checkpoint. ``Solver.resume(path, model, data)``
-rebuilds the Solver from it; ``.train()`` then carries on and ends with the same histories and
-parameters, bit for bit, as a run that was never stopped.
+``runs/net_epoch_{epoch}.npz`` after the first iteration and after every epoch (``nndl.checkpoint``
+says what the file holds). ``Solver.resume(path, model, data)`` rebuilds the Solver from it;
+``.train()`` then carries on and ends with the same histories and parameters, bit for bit, as a
+run that was never stopped.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import numbers
 import os
-import tempfile
-import zipfile
 
 import numpy as np
 from tqdm import tqdm
 
-from nndl import optim
+from nndl import checkpoint, optim
+from nndl.checkpoint import DATA_KEYS, CheckpointError, read_checkpoint, write_checkpoint
+
+__all__ = ["CheckpointError", "Solver", "read_checkpoint", "write_checkpoint"]
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_FORMAT = "nndl.solver checkpoint"
-CHECKPOINT_VERSION = 1
-# The key of the JSON document inside a checkpoint's .npz file.
-METADATA_KEY = "metadata"
-DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is unreadable, not written by a Solver, or does not fit the model or data."""
 
 
 class Solver:
@@ -259,49 +246,9 @@ class Solver:
         )
         return float(np.mean(y_pred == y))
 
-    def _hyperparameters(self):
-        """The constructor's arguments (but the seed: the generator's state is saved instead)."""
-        return {
-            "update_rule": self.update_rule_name,
-            "optim_config": self.optim_config,
-            "lr_decay": self.lr_decay,
-            "batch_size": self.batch_size,
-            "num_epochs": self.num_epochs,
-            "num_train_samples": self.num_train_samples,
-            "num_val_samples": self.num_val_samples,
-            "checkpoint_name": self.checkpoint_name,
-            "print_every": self.print_every,
-            "verbose": self.verbose,
-        }
-
     def _save_checkpoint(self):
         """Write everything train() needs to continue exactly to {checkpoint_name}_epoch_{epoch}."""
-        arrays = {}
-        metadata = {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "hyperparameters": self._hyperparameters(),
-            "data_shapes": {key: list(getattr(self, key).shape) for key in DATA_KEYS},
-            "epoch": self.epoch,
-            "iteration": self.iteration,
-            "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
-            "best_val_acc": self.best_val_acc,
-            "solver_rng": self.rng.bit_generator.state,
-            "params": _pack(self.model.params, "params", arrays),
-            "best_params": _pack(self.best_params, "best_params", arrays),
-            "optim_configs": {
-                name: _pack(config, f"optim_configs/{name}", arrays)
-                for name, config in self.optim_configs.items()
-            },
-            "bn_params": [
-                _pack(bn_param, f"bn_params/{i}", arrays)
-                for i, bn_param in enumerate(getattr(self.model, "bn_params", []))
-            ],
-            "dropout_param": _pack(getattr(self.model, "dropout_param", {}), "dropout", arrays),
-        }
-        write_checkpoint(f"{self.checkpoint_name}_epoch_{self.epoch}.npz", arrays, metadata)
+        checkpoint.save(self, f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
 
     @classmethod
     def resume(cls, path, model, data, **overrides):
@@ -322,7 +269,7 @@ class Solver:
         Returns:
         - solver: A Solver whose train() continues the run.
         """
-        arrays, metadata = read_checkpoint(path)
+        arrays, metadata = checkpoint.read_checkpoint(path)
         try:
             hyperparameters = {**metadata["hyperparameters"], **overrides}
         except (KeyError, TypeError) as error:
@@ -335,49 +282,12 @@ class Solver:
             )
         solver = cls(model, data, **hyperparameters)
         try:
-            solver._restore(arrays, metadata)
+            checkpoint.restore(solver, arrays, metadata)
         except CheckpointError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise CheckpointError(f"{path}: malformed checkpoint ({error!r})") from error
         return solver
-
-    def _restore(self, arrays, metadata):
-        """Load a checkpoint's state into this Solver and its model: _save_checkpoint's inverse."""
-        model = self.model
-        for key in DATA_KEYS:
-            shape = metadata["data_shapes"][key]
-            if list(getattr(self, key).shape) != shape:
-                raise CheckpointError(
-                    f"the checkpoint was trained with {key} of shape {tuple(shape)}, "
-                    f"but data has {key} of shape {getattr(self, key).shape}"
-                )
-        _check_params_fit(model.params, metadata["params"], arrays)
-        _unpack(metadata["params"], arrays, model.params)
-        self.best_params = _unpack(metadata["best_params"], arrays, {})
-        if set(metadata["optim_configs"]) != set(model.params):
-            raise CheckpointError("the checkpoint's optimiser state is not one per model parameter")
-        self.optim_configs = {
-            name: _unpack(config, arrays, {}) for name, config in metadata["optim_configs"].items()
-        }
-        bn_params = getattr(model, "bn_params", [])
-        if len(bn_params) != len(metadata["bn_params"]):
-            raise CheckpointError(
-                f"the checkpoint has {len(metadata['bn_params'])} batch-norm layers, "
-                f"the model has {len(bn_params)}"
-            )
-        for saved, bn_param in zip(metadata["bn_params"], bn_params, strict=True):
-            _unpack(saved, arrays, bn_param)
-        if metadata["dropout_param"] and not hasattr(model, "dropout_param"):
-            raise CheckpointError("the checkpoint has dropout state but the model has no dropout")
-        _unpack(metadata["dropout_param"], arrays, getattr(model, "dropout_param", {}))
-        self.rng.bit_generator.state = metadata["solver_rng"]
-        self.epoch = int(metadata["epoch"])
-        self.iteration = int(metadata["iteration"])
-        self.loss_history = [float(x) for x in metadata["loss_history"]]
-        self.train_acc_history = [float(x) for x in metadata["train_acc_history"]]
-        self.val_acc_history = [float(x) for x in metadata["val_acc_history"]]
-        self.best_val_acc = float(metadata["best_val_acc"])
 
 
 def _check_model(model):
@@ -444,143 +354,3 @@ def _resolve_update_rule(update_rule):
             "or a function (w, dw, config) -> (next_w, config)"
         )
     return optim.UPDATE_RULES[update_rule], update_rule
-
-
-# Checkpoint files ---------------------------------------------------------------------------------
-#
-# A checkpoint is one .npz archive of plain arrays. Dicts of state (parameters, optimiser configs,
-# batch-norm and dropout parameters) are split by _pack: arrays go into the archive under a key
-# "prefix/name", everything else (numbers, strings, generator states) into the JSON metadata, with
-# {"array": key} standing for an array and {"scalar": key} for a numpy scalar (kept as an array
-# so that its dtype, which decides the dtype of the arithmetic it enters, survives the round trip).
-
-
-def _pack(values, prefix, arrays):
-    """Split a dict of state into arrays (added to `arrays`) and a JSON-ready dict (returned)."""
-    packed = {}
-    for name, value in values.items():
-        key = f"{prefix}/{name}"
-        if isinstance(value, np.random.Generator):
-            packed[name] = {"generator_state": value.bit_generator.state}
-        elif isinstance(value, (np.ndarray, np.generic)):
-            if value.dtype.hasobject:
-                raise TypeError(f"cannot checkpoint {key}: an object array would need pickle")
-            arrays[key] = np.asarray(value)
-            packed[name] = {"scalar" if isinstance(value, np.generic) else "array": key}
-        elif value is None or isinstance(value, (bool, int, float, str)):
-            packed[name] = value
-        else:
-            raise TypeError(f"cannot checkpoint {key} of type {type(value).__name__}")
-    return packed
-
-
-def _unpack(packed, arrays, target):
-    """Inverse of _pack: put the saved values into the dict target (in place) and return it.
-
-    A saved generator state is loaded into the generator already in target, so that whoever
-    holds that generator (e.g. the model's dropout) continues from the saved state.
-    """
-    for name, value in packed.items():
-        if isinstance(value, dict) and "generator_state" in value:
-            generator = target.get(name)
-            if not isinstance(generator, np.random.Generator):
-                raise CheckpointError(
-                    f"the checkpoint has a random generator {name!r}; the model "
-                    "has none there (was it built with the same options?)"
-                )
-            generator.bit_generator.state = value["generator_state"]
-        elif isinstance(value, dict):
-            key = value.get("array", value.get("scalar"))
-            if key not in arrays:
-                raise CheckpointError(f"the checkpoint's archive has no array {key!r}")
-            target[name] = arrays[key] if "array" in value else arrays[key][()]
-        else:
-            target[name] = value
-    return target
-
-
-def _check_params_fit(params, packed, arrays):
-    """Raise a CheckpointError unless saved parameters match the model's names, shapes, dtypes."""
-    if set(packed) != set(params):
-        raise CheckpointError(
-            f"the checkpoint has parameters {sorted(packed)}, the model has {sorted(params)}"
-        )
-    for name, w in params.items():
-        saved = arrays.get(packed[name].get("array"))
-        if saved is None or saved.shape != w.shape or saved.dtype != w.dtype:
-            found = "nothing" if saved is None else f"{saved.shape} {saved.dtype}"
-            raise CheckpointError(
-                f"parameter {name!r}: the model has {w.shape} {w.dtype}, the checkpoint {found}"
-            )
-
-
-def _json_default(value):
-    """Let json write numpy scalars (e.g. a learning rate given as np.float32) as numbers."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to a checkpoint's JSON metadata")
-
-
-def write_checkpoint(path, arrays, metadata):
-    """Write arrays and JSON metadata to one .npz file, atomically.
-
-    The file is written under a temporary name in the same directory, flushed to disk, then renamed
-    over path (os.replace is atomic): readers see the old file or the new one, never a partial one.
-
-    Inputs:
-    - path: Destination file name; its directory is created if needed.
-    - arrays: Dict from names to numpy arrays (no object arrays: those would need pickle).
-    - metadata: JSON-serialisable dict, stored as a string under the key METADATA_KEY.
-    """
-    for key, array in arrays.items():
-        if array.dtype.hasobject:
-            raise TypeError(f"cannot checkpoint {key}: an object array would need pickle")
-    text = json.dumps(metadata, allow_nan=False, default=_json_default)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".checkpoint-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays, **{METADATA_KEY: np.array(text)})
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def read_checkpoint(path):
-    """Read a file written by write_checkpoint, without ever unpickling.
-
-    Returns:
-    - arrays: Dict from names to numpy arrays.
-    - metadata: The JSON metadata, a dict.
-
-    Raises CheckpointError if the file is not a readable checkpoint of this format and version.
-    """
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive")
-        with archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"{path} is not a readable .npz checkpoint ({error})") from error
-    text = arrays.pop(METADATA_KEY, None)
-    if text is None or text.dtype.kind != "U" or text.ndim != 0:
-        raise CheckpointError(f"{path} has no JSON metadata: it was not written by a Solver")
-    try:
-        metadata = json.loads(str(text))
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{path}: its metadata is not valid JSON ({error})") from error
-    if not isinstance(metadata, dict) or metadata.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not an nndl Solver checkpoint")
-    if metadata.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{path} has checkpoint version {metadata.get('version')!r}; "
-            f"this nndl reads version {CHECKPOINT_VERSION}"
-        )
-    return arrays, metadata

@@ -15,87 +15,89 @@ def close(actual, expected):
     return np.allclose(actual, expected, rtol=1e-12, atol=1e-14)
 
 
-def test_sgd_step_is_not_learning_rate_times_gradient():
+def test_sgd_step_is_learning_rate_times_gradient():
     next_w, _ = sgd(W, DW, {"learning_rate": 0.1})
-    assert close(next_w, [[0.95, -1.6], [0.3, 2.975]])
+    assert close(next_w, [[0.95, -1.6], [0.3, 2.975]]), "sgd does not step by -learning_rate * dw"
 
 
-def test_momentum_first_step_from_zero_velocity_is_not_plain_sgd():
+def test_momentum_first_step_from_zero_velocity_is_plain_sgd():
     next_w, config = sgd_momentum(W, DW, {"learning_rate": 0.1})
-    assert close(config["velocity"], -0.1 * DW)
-    assert close(next_w, W - 0.1 * DW)
+    assert close(config["velocity"], -0.1 * DW), "the first velocity is not -learning_rate * dw"
+    assert close(next_w, W - 0.1 * DW), "the first momentum step is not plain sgd"
 
 
-def test_momentum_does_not_decay_the_old_velocity():
+def test_momentum_decays_the_old_velocity():
     v = np.array([[1.0, 0.0], [-1.0, 2.0]])
     next_w, config = sgd_momentum(W, DW, {"learning_rate": 0.1, "momentum": 0.5, "velocity": v})
     # v <- 0.5 v - 0.1 dw, element by element
     new_v = [[0.5 - 0.05, 0.0 + 0.4], [-0.5 - 0.2, 1.0 - 0.025]]
-    assert close(config["velocity"], new_v)
-    assert close(next_w, W + np.array(new_v))
+    assert close(config["velocity"], new_v), "the old velocity is not decayed by momentum"
+    assert close(next_w, W + np.array(new_v)), "w does not move by the new velocity"
 
 
-def test_momentum_velocity_is_not_carried_to_the_next_step():
+def test_momentum_velocity_is_carried_to_the_next_step():
     w1, config = sgd_momentum(W, DW, {"learning_rate": 0.1, "momentum": 0.5})
     w2, config = sgd_momentum(w1, DW, config)
     # Step 1 moves by -0.1 dw; step 2 by 0.5 * (-0.1 dw) - 0.1 dw = -0.15 dw.
-    assert close(w2, W - 0.25 * DW)
+    assert close(w2, W - 0.25 * DW), "the velocity is not carried to the next step"
 
 
-def test_rmsprop_cache_is_not_a_decaying_average_of_squared_gradients():
+def test_rmsprop_cache_is_a_decaying_average_of_squared_gradients():
     cache = np.full_like(W, 4.0)
     _, config = rmsprop(W, DW, {"decay_rate": 0.5, "cache": cache})
-    assert close(config["cache"], [[2.125, 10.0], [4.0, 2.03125]])
+    assert close(config["cache"], [[2.125, 10.0], [4.0, 2.03125]]), (
+        "the cache is not a decaying average of squared gradients"
+    )
 
 
-def test_rmsprop_does_not_divide_by_the_root_of_the_cache():
+def test_rmsprop_divides_by_the_root_of_the_cache():
     # From a zero cache with decay_rate 0.75: cache = 0.25 dw**2, sqrt(cache) = |dw| / 2, so each
     # weight moves by lr * dw / (|dw| / 2) = 2 lr sign(dw) (epsilon 0 keeps it exact).
     config = {"learning_rate": 0.1, "decay_rate": 0.75, "epsilon": 0.0}
     next_w, _ = rmsprop(W, DW, config)
-    assert close(next_w, W - 0.2 * np.sign(DW))
+    assert close(next_w, W - 0.2 * np.sign(DW)), "rmsprop does not divide by sqrt(cache)"
 
 
-def test_rmsprop_adds_epsilon_inside_the_square_root():
+def test_rmsprop_adds_epsilon_outside_the_square_root():
     config = {"learning_rate": 1.0, "decay_rate": 0.75, "epsilon": 1.0}
     next_w, _ = rmsprop(W, DW, config)
     # epsilon is added to sqrt(cache) = |dw| / 2, not to the cache.
-    assert close(next_w, W - DW / (np.abs(DW) / 2 + 1.0))
+    assert close(next_w, W - DW / (np.abs(DW) / 2 + 1.0)), "epsilon is added inside the root"
 
 
-def test_adam_without_bias_correction():
+def test_adam_first_step_is_bias_corrected():
     next_w, config = adam(W, DW, {"learning_rate": 0.1})
     # After one step m = 0.1 dw and v = 0.001 dw**2; bias correction divides them by 1 - 0.9 and
     # 1 - 0.999, giving back dw and dw**2: each weight moves by 0.1 dw / (|dw| + 1e-8).
-    assert close(config["m"], 0.1 * DW)
-    assert close(config["v"], 0.001 * DW**2)
-    assert close(next_w, W - 0.1 * DW / (np.abs(DW) + 1e-8))
+    assert close(config["m"], 0.1 * DW), "the first moment is wrong after one step"
+    assert close(config["v"], 0.001 * DW**2), "the second moment is wrong after one step"
+    assert close(next_w, W - 0.1 * DW / (np.abs(DW) + 1e-8)), "adam without bias correction"
 
 
-def test_adam_uses_t_before_incrementing_it():
+def test_adam_increments_t_before_using_it():
     # Used before the increment, the first step would divide by 1 - beta**0 = 0.
     next_w, config = adam(W, DW)
-    assert config["t"] == 1
-    assert np.all(np.isfinite(next_w))
+    assert config["t"] == 1, "t is not incremented once per step"
+    assert np.all(np.isfinite(next_w)), "t is used before it is incremented (1 - beta**0 = 0)"
 
 
-def test_adam_moments_or_bias_correction_wrong_at_step_two():
+def test_adam_moments_and_bias_correction_at_step_two():
     config = {"learning_rate": 0.1, "beta1": 0.5, "beta2": 0.75, "epsilon": 0.0}
     w1, config = adam(W, DW, config)
     w2, config = adam(w1, 2 * DW, config)
     # m = 0.5 * 0.5 dw + 0.5 * 2 dw = 1.25 dw
     # v = 0.75 * 0.25 dw**2 + 0.25 * 4 dw**2 = 1.1875 dw**2
-    assert config["t"] == 2
-    assert close(config["m"], 1.25 * DW)
-    assert close(config["v"], 1.1875 * DW**2)
+    assert config["t"] == 2, "t is not incremented once per step"
+    assert close(config["m"], 1.25 * DW), "the first moment is wrong at step two"
+    assert close(config["v"], 1.1875 * DW**2), "the second moment is wrong at step two"
     # Corrected: m / (1 - 0.25) and v / (1 - 0.5625).
     m_hat, v_hat = 1.25 / 0.75 * DW, 1.1875 / 0.4375 * DW**2
-    assert close(w2, w1 - 0.1 * m_hat / np.sqrt(v_hat))
+    assert close(w2, w1 - 0.1 * m_hat / np.sqrt(v_hat)), "the bias correction is wrong at step two"
 
 
-def test_adam_adds_epsilon_inside_the_square_root():
+def test_adam_adds_epsilon_outside_the_square_root():
     next_w, _ = adam(W, DW, {"learning_rate": 1.0, "epsilon": 1.0})
-    assert close(next_w, W - DW / (np.abs(DW) + 1.0))
+    assert close(next_w, W - DW / (np.abs(DW) + 1.0)), "epsilon is added inside the root"
 
 
 @pytest.mark.parametrize(
@@ -107,41 +109,44 @@ def test_adam_adds_epsilon_inside_the_square_root():
         (adam, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 1}),
     ],
 )
-def test_default_hyper_parameters_differ_from_cs231n(rule, defaults):
+def test_default_hyper_parameters_are_cs231ns(rule, defaults):
     _, config = rule(W, DW)
-    assert {name: config[name] for name in defaults} == defaults
+    assert {name: config[name] for name in defaults} == defaults, "defaults differ from CS231n's"
 
 
 @pytest.mark.parametrize("rule", UPDATE_RULES.values())
-def test_update_rule_modifies_w_or_dw_in_place(rule):
+def test_update_rule_leaves_w_and_dw_unmodified(rule):
     w, dw = W.copy(), DW.copy()
     rule(w, dw, None)
-    assert np.array_equal(w, W) and np.array_equal(dw, DW)
+    assert np.array_equal(w, W), "the rule modified w in place"
+    assert np.array_equal(dw, DW), "the rule modified dw in place"
 
 
 @pytest.mark.parametrize("rule", UPDATE_RULES.values())
-def test_update_rule_promotes_float32_parameters_to_float64(rule):
+def test_update_rule_keeps_float32_parameters_float32(rule):
     w, dw = W.astype(np.float32), DW.astype(np.float32)
     next_w, config = rule(w, dw)
     next_w, config = rule(next_w, dw, config)
-    assert next_w.dtype == np.float32
-    assert all(v.dtype == np.float32 for v in config.values() if isinstance(v, np.ndarray))
+    assert next_w.dtype == np.float32, "float32 parameters were promoted to float64"
+    states = [v for v in config.values() if isinstance(v, np.ndarray)]
+    assert all(v.dtype == np.float32 for v in states), "the state was promoted to float64"
 
 
 @pytest.mark.parametrize("rule", UPDATE_RULES.values())
-def test_update_rule_ignores_a_misspelt_hyper_parameter(rule):
+def test_update_rule_rejects_a_misspelt_hyper_parameter(rule):
     with pytest.raises(ValueError, match="unknown config entries \\['lr'\\]"):
         rule(W, DW, {"lr": 0.1})
 
 
 @pytest.mark.parametrize("rule", UPDATE_RULES.values())
-def test_update_rule_accepts_a_gradient_of_the_wrong_shape(rule):
+def test_update_rule_rejects_a_gradient_of_the_wrong_shape(rule):
     with pytest.raises(ValueError, match="dw has shape \\(2,\\) but w has shape \\(2, 2\\)"):
         rule(W, DW[0])
 
 
-def test_rule_does_not_store_its_state_in_the_callers_config():
+def test_rule_stores_its_state_in_the_callers_config():
     # The Solver keeps one config per parameter and relies on the state being stored in it.
     config = {}
     _, returned = adam(W, DW, config)
-    assert returned is config and config["t"] == 1
+    assert returned is config, "the rule returned a new config instead of the caller's"
+    assert config["t"] == 1, "the rule did not store its state in the caller's config"
