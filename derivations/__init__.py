@@ -19,7 +19,6 @@ Each layer's derivation is a function returning a ``Derivation`` (computed once 
   dgamma, dbeta)
 
 ``derivations.check`` holds code to these formulas (to round-off, and exactly on symbols);
-``derivations.cases`` runs nndl's layers (or any others) as inputs to the checks;
 ``derivations.exact`` proves the closed forms for concrete sizes by brute force.
 ``python -m derivations`` prints every derivation.
 """

@@ -22,16 +22,16 @@ from nndl.lab.tasks import FUNCTION_TASKS, TASKS
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 
-# Files that would give the solutions away: the wrong implementations (each is the solution with
-# one mistake) and the tests that compare the copy with the solution.
-INSTRUCTOR_ONLY = frozenset(
-    {
-        "tests/test_lab_diagnoses.py",
-        "tests/test_student_copy.py",
-        "tests/test_witnesses_wrong.py",
-        "tests/wrong_implementations.py",
-    }
-)
+# The folder the student copy leaves out: the instructor's tests (the catalogues of wrong and of
+# correct implementations, each one slip from or another form of the solution, and the tests that
+# compare the copy with the solution).
+INSTRUCTOR_ONLY = "tests/instructor/"
+
+
+def instructor_only(name: str) -> bool:
+    """Whether the project file ``name`` (relative, POSIX separators) stays out of the copy."""
+    return name.startswith(INSTRUCTOR_ONLY)
+
 
 # Directories never copied when the project is not a git checkout (git ignores them otherwise).
 NOT_COPIED = frozenset(
@@ -264,7 +264,7 @@ def make_student_copy(outdir, root=None) -> list[SolutionBlock]:
     outdir = Path(outdir).resolve()
     _check_outdir(outdir, root)
     titles = chapter_titles(root)
-    files = [name for name in project_files(root) if name not in INSTRUCTOR_ONLY]
+    files = [name for name in project_files(root) if not instructor_only(name)]
     # Find every block before writing anything, so that a marker problem leaves no half copy.
     blocks = {
         name: find_solution_blocks(name, (root / name).read_text(encoding="utf-8"))

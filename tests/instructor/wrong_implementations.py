@@ -20,23 +20,29 @@ from nndl.optim import sgd_momentum
 
 
 @dataclass(frozen=True)
-class WrongImplementation:
-    """A wrong implementation of one of a task's functions.
+class Substitute:
+    """An implementation of one of a task's functions, to grade in place of the solution.
 
     - task: the lab task, e.g. "batchnorm_backward"
-    - argument: the implementation it replaces (a parameter of the task's check)
-    - implementation: the wrong function (or class)
-    - diagnosis: text that the task's line of the report must contain
+    - argument: the function (or class) it replaces: a parameter of the task's check and an
+      attribute of the task's module
+    - implementation: the function (or class)
     """
 
     task: str
     argument: str
     implementation: Callable
-    diagnosis: str
 
     @property
     def name(self) -> str:
         return self.implementation.__name__
+
+
+@dataclass(frozen=True)
+class WrongImplementation(Substitute):
+    """A wrong implementation, and the text that the task's line of the report must contain."""
+
+    diagnosis: str
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,7 +61,7 @@ def _staged(
     sum_dbeta=True,
 ):
     """The staged backward with switches for the slips below (test mode handled correctly)."""
-    mode, xc, xhat, inv_std, gamma = cache
+    mode, xc, xhat, inv_std, gamma = cache.mode, cache.xc, cache.xhat, cache.inv_std, cache.gamma
     N = dout.shape[0]
     dbeta = dout.sum(axis=0) if sum_dbeta else dout
     dgamma = (dout * xhat).sum(axis=dgamma_axis)
@@ -98,7 +104,7 @@ def backward_without_summing_dbeta(dout, cache):
 
 def alt_backward_ignoring_the_mode(dout, cache):
     """The closed form of train mode, applied in test mode too."""
-    _, _, xhat, inv_std, gamma = cache
+    xhat, inv_std, gamma = cache.xhat, cache.inv_std, cache.gamma
     N = dout.shape[0]
     dbeta, dgamma = dout.sum(axis=0), (dout * xhat).sum(axis=0)
     dx = gamma * inv_std / N * (N * dout - dbeta - xhat * dgamma)

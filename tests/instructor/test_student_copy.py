@@ -23,6 +23,7 @@ from nndl.lab.student import (
     INSTRUCTOR_ONLY,
     STUB_MESSAGE,
     find_solution_blocks,
+    instructor_only,
     project_root,
     student_source,
 )
@@ -60,7 +61,9 @@ def test_the_copy_has_the_project_layout_without_the_instructor_only_files(stude
     ):
         assert (copy / name).is_file(), name
     assert os.access(copy / ".ci/run", os.X_OK)
-    assert not any((copy / name).exists() for name in INSTRUCTOR_ONLY)
+    assert not (copy / INSTRUCTOR_ONLY).exists()
+    assert instructor_only("tests/instructor/test_student_copy.py")
+    assert not instructor_only("tests/test_lab.py")
     assert not (copy / ".venv").exists() and not (copy / ".git").exists()
 
 
