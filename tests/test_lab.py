@@ -5,6 +5,7 @@ per-path terms of ``derivations.terms`` that the diagnoses are built from.
 In a student copy these tests fail task by task until the student's code passes the checks.
 """
 
+import json
 import re
 
 import numpy as np
@@ -14,7 +15,7 @@ import nndl.fc_net
 from derivations.batchnorm import batchnorm_test, batchnorm_train
 from derivations.terms import batchnorm_dx_terms, batchnorm_terms, evaluated
 from nndl.cli import main
-from nndl.lab import TASKS, check_task, format_report
+from nndl.lab import TASKS, check_task, format_report, gradescope_results
 from nndl.lab.student import stub_message
 
 
@@ -81,7 +82,9 @@ def test_an_exception_in_the_implementation_is_reported_with_its_line():
         raise ValueError("operands could not be broadcast")
 
     (problem,) = check_task("relu", relu_forward=relu_forward).problems
-    assert problem.startswith("raised ValueError: operands could not be broadcast (test_lab.py:")
+    assert problem.startswith(
+        "raised ValueError: operands could not be broadcast (tests/test_lab.py:"
+    )
     assert problem.endswith("in relu_forward)")
 
 
@@ -157,3 +160,91 @@ def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rn
     probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(terms[False], -y / 5, rtol=1e-12)
     np.testing.assert_allclose(terms[True], probabilities / 5, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# A student module that does not import
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "broken, tasks",
+    [
+        ("nndl/layers.py", {"affine", "relu", "dropout", "losses"}),
+        ("nndl/optim.py", {"optim"}),
+        (
+            "nndl/batchnorm.py",
+            {"batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"},
+        ),
+    ],
+)
+def test_a_module_with_a_syntax_error_fails_its_own_tasks_with_file_and_line(
+    tmp_path, broken, tasks
+):
+    import shutil
+    import subprocess
+    import sys
+
+    from nndl.lab.student import project_root
+
+    for package in ("nndl", "derivations"):
+        shutil.copytree(project_root() / package, tmp_path / package)
+    with open(tmp_path / broken, "a", encoding="utf-8") as file:
+        file.write("\ndef half_written(:\n")
+    line = (tmp_path / broken).read_text(encoding="utf-8").count("\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "nndl", "lab", "check"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[:-1])
+    assert set(lines) == set(TASKS)
+    for task in tasks:
+        assert lines[task].startswith(f"FAIL  {broken}:{line}: SyntaxError"), lines[task]
+    for task in set(TASKS) - tasks - {"fc_net"}:
+        assert "SyntaxError" not in lines[task], lines[task]
+
+
+# --------------------------------------------------------------------------------------------
+# Grades an autograder reads
+# --------------------------------------------------------------------------------------------
+
+
+def test_lab_check_json_prints_one_object_per_task_with_the_documented_fields(capsys):
+    assert main(["lab", "check", "--json", "relu", "affine"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["task"] for r in records] == ["relu", "affine"]
+    for record in records:
+        assert set(record) == {"task", "passed", "diagnosis", "points", "max_points"}
+        assert record["passed"] is True and record["diagnosis"] == ""
+        assert record["points"] == record["max_points"] == TASKS[record["task"]].points
+
+
+def test_lab_check_writes_gradescope_results_with_a_score_per_task(tmp_path, capsys):
+    def wrong_relu_backward(dout, cache):
+        return dout
+
+    results = [check_task("relu", relu_backward=wrong_relu_backward), check_task("affine")]
+    written = gradescope_results(results)
+    # Gradescope's format: a total score and a list of tests with name, score, max_score, output.
+    assert set(written) >= {"score", "tests"}
+    for test in written["tests"]:
+        assert {"name", "score", "max_score", "output"} <= set(test)
+    relu, affine = written["tests"]
+    assert relu["score"] == 0 and relu["max_score"] == TASKS["relu"].points
+    assert relu["output"].startswith("FAIL: relu passes gradient where x <= 0")
+    assert affine["score"] == affine["max_score"] == TASKS["affine"].points
+    assert written["score"] == TASKS["affine"].points
+
+    target = tmp_path / "results" / "results.json"
+    assert main(["lab", "check", "--gradescope", str(target), "affine"]) == 0
+    assert json.loads(target.read_text())["tests"][0]["name"] == "affine (chapter 6)"
+    assert capsys.readouterr().out.endswith("1 of 1 tasks pass\n")
+
+
+def test_the_points_of_the_tasks_add_up_to_100():
+    assert sum(task.points for task in TASKS.values()) == 100
