@@ -6,8 +6,9 @@ nndl.layers (both batch-norm backwards, in train and in test mode):
    error of at most 1e-12 (``derivations.check.term_scaled_error``).
 2. Exact, by symbolic execution: nndl's code run on object arrays of sympy symbols equals the
    closed forms on the same symbols. That witness holds the instructor's code to the
-   derivations (``tests/instructor/test_witnesses_symbolic.py``); it is not a student's test,
-   since correct NumPy (``np.sqrt``, ``x.var``, ``dout * (x > 0)``) need not run on symbols.
+   derivations (among the instructor's tests, which a student copy leaves out); it is not a
+   student's test, since correct NumPy (``np.sqrt``, ``x.var``, ``dout * (x > 0)``) need not
+   run on symbols.
 3. Numerical gradient, the witness that does not use sympy: centred differences of the forward
    pass agree with nndl's backward pass and with the derived closed form.
 
@@ -16,7 +17,8 @@ pass (``nndl.lab.reference``), never on the student's own forward, and the funct
 up when a test runs, so that a module that does not import fails its own tasks' tests only.
 
 A backward pass that drops the path through the mean, or through the variance, fails witness 1
-with a message that names the gradient and the path (``tests/instructor/test_witnesses_wrong.py``).
+with a message that names the gradient and the path (the instructor's tests show it on backward
+passes with one path cut).
 """
 
 import functools
