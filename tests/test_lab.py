@@ -1,6 +1,6 @@
 """The lab's grading checks: one test per task (the task's marker selects it, so ``pytest -m
 batchnorm_backward`` runs the diagnosing check too), the report of ``nndl lab check``, and the
-per-path terms of ``derivations.terms`` that the diagnoses are built from.
+per-path terms (``nndl.lab.terms``) that the diagnoses are built from.
 
 In a student copy these tests fail task by task until the student's code passes the checks.
 """
@@ -13,10 +13,10 @@ import pytest
 
 import nndl.fc_net
 from derivations.batchnorm import batchnorm_test, batchnorm_train
-from derivations.terms import batchnorm_dx_terms, batchnorm_terms, evaluated
 from nndl.cli import main
 from nndl.lab import TASKS, check_task, format_report, gradescope_results
 from nndl.lab.student import stub_message
+from nndl.lab.terms import batchnorm_dx_terms, batchnorm_terms, loss_dx_terms
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_a_dx_that_is_no_combination_of_the_paths_gets_its_relative_error():
 
 
 # --------------------------------------------------------------------------------------------
-# derivations.terms: the paths of the chain rule
+# The paths of the chain rule, as the lab fits them (nndl.lab.terms)
 # --------------------------------------------------------------------------------------------
 
 
@@ -126,37 +126,30 @@ def _batchnorm_inputs(mode, rng):
 @pytest.mark.parametrize("mode, derivation", [("train", batchnorm_train), ("test", batchnorm_test)])
 def test_the_batchnorm_dx_terms_add_up_to_the_derived_closed_form(rng, mode, derivation):
     inputs = _batchnorm_inputs(mode, rng)
-    terms = batchnorm_dx_terms(
+    _, values = batchnorm_dx_terms(
         mode, inputs["dout"] * inputs["gamma"], inputs["xhat"], inputs["inv_std"]
     )
     closed_form = derivation().evaluate(derivation().closed_forms, inputs)["dx"]
-    np.testing.assert_allclose(
-        sum(value for _, value in terms), closed_form, rtol=1e-12, atol=1e-14
-    )
+    np.testing.assert_allclose(sum(values), closed_form, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.batchnorm_backward
 def test_batchnorm_dx_has_three_paths_in_train_mode_and_only_the_direct_one_in_test_mode():
-    formulas = {term.label: term.formula for term in batchnorm_terms("train")}
+    formulas = {term.description: term.formula for term in batchnorm_terms("train")}
     # The path through the mean and then the variance is 0 (xc sums to 0): it is left out.
     assert formulas == {
         "the direct path": "inv_std*dxhat[i]",
         "the path through the mean": "-inv_std*sum_j(dxhat[j])/N",
         "the path through the variance": "-inv_std*xhat[i]*sum_j(dxhat[j]*xhat[j])/N",
     }
-    assert [term.label for term in batchnorm_terms("test")] == ["the direct path"]
+    assert [term.description for term in batchnorm_terms("test")] == ["the direct path"]
     assert batchnorm_terms("train")[1].path == ("x", "mu", "xc", "xhat", "out")
 
 
 @pytest.mark.losses
 def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rng):
-    from derivations.softmax import softmax_loss
-
     x, y = rng.standard_normal((5, 3)), np.eye(3)[[0, 2, 1, 1, 0]]
-    terms = {
-        "lse" in term.path: value
-        for term, value in evaluated(softmax_loss(), "dx", {"x": x, "y": y})
-    }
+    terms = {"lse" in term.path: value for term, value in zip(*loss_dx_terms("softmax", x, y))}
     probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(terms[False], -y / 5, rtol=1e-12)
     np.testing.assert_allclose(terms[True], probabilities / 5, rtol=1e-12)

@@ -54,7 +54,7 @@ def test_the_copy_has_the_project_layout_without_the_instructor_only_files(stude
         "README.md",
         "_config.yml",
         "_toc.yml",
-        "nndl/lab/checks.py",
+        "nndl/lab/checks/batchnorm.py",
         "derivations/terms.py",
         "tests/test_lab.py",
         "book/06_network.ipynb",
