@@ -24,12 +24,22 @@ def check_affine(affine_forward, affine_backward) -> list[str]:
         {"dx has shape (N, D): reshape it to x's shape (N, d_1, ..., d_k)": dout @ w.T},
     )
     transposed = dout.T @ x2
-    problems += compare(
-        "dw",
-        dw,
-        x2.T @ dout,
-        {"affine dw is transposed, shape (M, D): dw = x.T @ dout has w's shape (D, M)": transposed},
-    )
+    if np.ndim(dw) == x.ndim and np.shape(dw)[:-1] == x.shape[:0:-1]:
+        problems.append(
+            f"dw has shape {np.shape(dw)}: x of shape {x.shape} must be flattened to (N, D) "
+            "first, dw = x.reshape(x.shape[0], -1).T @ dout"
+        )
+    else:
+        problems += compare(
+            "dw",
+            dw,
+            x2.T @ dout,
+            {
+                "affine dw is transposed, shape (M, D): dw = x.T @ dout has w's shape (D, M)": (
+                    transposed
+                )
+            },
+        )
     problems += compare(
         "db",
         db,
@@ -102,6 +112,14 @@ def check_dropout(dropout_forward, dropout_backward) -> list[str]:
     if not np.array_equal(again, out):
         problems.append(
             "the mask ignores dropout_param['seed']: draw it with _dropout_rng(dropout_param)"
+        )
+    generator = {"p": p, "mode": "train", "rng": np.random.default_rng(SEED)}
+    first, _ = dropout_forward(x.copy(), generator)
+    second, _ = dropout_forward(x.copy(), generator)
+    if np.array_equal(first, second):
+        problems.append(
+            "dropout reuses one mask across calls (two calls with dropout_param['rng'] drop the "
+            "same units): draw a new mask at every call from _dropout_rng(dropout_param)"
         )
     out32, _ = dropout_forward(x.astype(np.float32), {"p": p, "mode": "train", "seed": 0})
     if np.asarray(out32).dtype != np.float32:

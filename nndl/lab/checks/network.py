@@ -99,6 +99,11 @@ def check_fc_net(FullyConnectedNet) -> list[str]:
 
     reg = 0.7
     model = FullyConnectedNet([6, 5], use_batchnorm=True, **kwargs)
+    # Biases, gammas and betas away from their starting 0 and 1, so that an L2 term that
+    # wrongly covers them shows.
+    for name, value in model.params.items():
+        if not name.startswith("W"):
+            model.params[name] = value + rng.uniform(0.5, 1.5, value.shape)
     loss, grads = model.loss(X, y)
     model.reg = reg
     loss_reg, grads_reg = model.loss(X, y)

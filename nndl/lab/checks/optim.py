@@ -31,15 +31,13 @@ def _rmsprop_path(w, dws, learning_rate, decay_rate, epsilon, root=np.sqrt):
     return path
 
 
-def _adam_path(w, dws, learning_rate, beta1, beta2, epsilon, bias_correction=True):
+def _adam_path(w, dws, learning_rate, beta1, beta2, epsilon, correct_m=True, correct_v=True):
     m, v, path = np.zeros_like(w), np.zeros_like(w), []
     for t, dw in enumerate(dws, start=1):
         m = beta1 * m + (1 - beta1) * dw
         v = beta2 * v + (1 - beta2) * dw**2
-        if bias_correction:
-            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-        else:
-            m_hat, v_hat = m, v
+        m_hat = m / (1 - beta1**t) if correct_m else m
+        v_hat = v / (1 - beta2**t) if correct_v else v
         w = w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
         path.append(w)
     return path
@@ -73,7 +71,7 @@ def _rule_problems(name, rule, reference, w, dws, hypotheses) -> list[str]:
         **hypotheses,
     }
     return compare(
-        f"the parameters after each {name} step",
+        f"w after each {name} step",
         np.stack(path),
         np.stack(want),
         {diagnosis: np.stack(value) for diagnosis, value in hypotheses.items()},
@@ -123,7 +121,13 @@ def check_optim(sgd_momentum, rmsprop, adam) -> list[str]:
         dws,
         {
             "adam without bias correction: divide m by 1 - beta1**t and v by 1 - beta2**t": (
-                _adam_path(w, dws, **CONFIGS["adam"], bias_correction=False)
+                _adam_path(w, dws, **CONFIGS["adam"], correct_m=False, correct_v=False)
+            ),
+            "adam does not bias-correct m: divide it by 1 - beta1**t, as v by 1 - beta2**t": (
+                _adam_path(w, dws, **CONFIGS["adam"], correct_m=False)
+            ),
+            "adam does not bias-correct v: divide it by 1 - beta2**t, as m by 1 - beta1**t": (
+                _adam_path(w, dws, **CONFIGS["adam"], correct_v=False)
             ),
         },
     )
