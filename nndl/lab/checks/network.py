@@ -44,14 +44,13 @@ def _initial_values(model, dims, use_batchnorm, weight_scale) -> list[str]:
 
 def _gradient_problems(model, X, y, label) -> list[str]:
     """Compare the model's gradients with numerical gradients of its own loss."""
-    from nndl.gradient_check import eval_numerical_gradient
+    from nndl.gradient_check import numerical_param_gradients
 
     loss, grads = model.loss(X, y)
     if set(grads) != set(model.params):
         return [f"{label}: grads has keys {sorted(grads)}, expected those of params"]
     problems = []
-    for name, param in model.params.items():
-        numerical = eval_numerical_gradient(lambda _: model.loss(X, y)[0], param, verbose=False)
+    for name, numerical in numerical_param_gradients(model, X, y, names=model.params).items():
         # atol: a bias followed by batch norm has a gradient of exactly 0, numerically ~1e-10.
         if not matches(grads[name], numerical, rtol=1e-5, atol=1e-8):
             problems.append(
