@@ -117,13 +117,40 @@ def restore(solver, arrays, metadata):
     if metadata["dropout_param"] and not hasattr(model, "dropout_param"):
         raise CheckpointError("the checkpoint has dropout state but the model has no dropout")
     unpack(metadata["dropout_param"], arrays, getattr(model, "dropout_param", {}))
-    solver.rng.bit_generator.state = metadata["solver_rng"]
+    # A generator of its own, even if the run drew from numpy's global one: resuming must not
+    # reset the global generator under the caller's feet.
+    solver.rng = generator_from_state(metadata["solver_rng"])
     solver.epoch = int(metadata["epoch"])
     solver.iteration = int(metadata["iteration"])
     solver.loss_history = [float(x) for x in metadata["loss_history"]]
     solver.train_acc_history = [float(x) for x in metadata["train_acc_history"]]
     solver.val_acc_history = [float(x) for x in metadata["val_acc_history"]]
     solver.best_val_acc = float(metadata["best_val_acc"])
+
+
+def generator_from_state(state):
+    """A new numpy Generator whose bit generator (PCG64, MT19937, ...) has the saved state."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise CheckpointError(
+            f"the checkpoint's random generator state is not one of {sorted(BIT_GENERATORS)}: "
+            f"got {name!r}"
+        )
+    bit_generator = BIT_GENERATORS[name]()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+BIT_GENERATORS = {
+    cls.__name__: cls
+    for cls in (
+        np.random.PCG64,
+        np.random.PCG64DXSM,
+        np.random.MT19937,
+        np.random.Philox,
+        np.random.SFC64,
+    )
+}
 
 
 # Dicts of state -----------------------------------------------------------------------------------
@@ -192,9 +219,12 @@ def check_params_fit(params, packed, arrays):
 
 
 def _json_default(value):
-    """Let json write numpy scalars (e.g. a learning rate given as np.float32) as numbers."""
+    """Let json write numpy scalars (e.g. a learning rate given as np.float32) as numbers, and
+    the integer key of an MT19937 generator's state (numpy's global generator) as a list."""
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value.tolist()
     raise TypeError(f"cannot write {type(value).__name__} to a checkpoint's JSON metadata")
 
 

@@ -15,7 +15,7 @@ import sys
 SUBCOMMAND_MODULES = {
     "data": "nndl.data",
     "lab": "nndl.lab",
-    "book": "nndl.book_tools",
+    "book": "nndl.book.execute",
     "demo": "nndl.demo",
 }
 

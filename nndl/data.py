@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nndl.arguments import make_rng, require_int
+
 
 class DatasetError(Exception):
     """A data file or archive is missing, corrupt, unsafe or could not be fetched.
@@ -239,8 +241,8 @@ def get_CIFAR10_data(
     Returns a dict with X_train (num_training, 3, 32, 32), y_train (num_training,), X_val, y_val,
     X_test and y_test shaped alike; images in `dtype`, labels int64 in 0..9.
     """
+    sizes = _split_sizes(num_training, num_validation, num_test)
     X_train, y_train, X_test, y_test = load_CIFAR10(data_root(root) / CIFAR10.folder)
-    sizes = (num_training, num_validation, num_test)
     return _make_splits((X_train, y_train), (X_test, y_test), sizes, subtract_mean, dtype)
 
 
@@ -272,13 +274,24 @@ def get_digits_data(
     Returns a dict with X_train (num_training, 1, 8, 8), y_train (num_training,), X_val, y_val,
     X_test and y_test shaped alike; images in `dtype`, labels int64 in 0..9.
     """
+    num_training, num_validation, num_test = _split_sizes(num_training, num_validation, num_test)
     images, labels = _import_optional("sklearn.datasets").load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(labels))
+    rng = np.random.default_rng() if seed is None else make_rng("seed", seed)
+    order = rng.permutation(len(labels))
     images, labels = images[order].reshape(-1, 1, 8, 8), labels[order]
     held_out = num_training + num_validation
     test = (images[held_out:], labels[held_out:])
     sizes = (num_training, num_validation, num_test)
     return _make_splits((images, labels), test, sizes, subtract_mean, dtype)
+
+
+def _split_sizes(num_training, num_validation, num_test):
+    """The three split sizes as ints, checked before any image is loaded."""
+    return (
+        require_int("num_training", num_training, minimum=1),
+        require_int("num_validation", num_validation, minimum=0),
+        require_int("num_test", num_test, minimum=0),
+    )
 
 
 def _make_splits(pool, test, sizes, subtract_mean, dtype):
@@ -294,16 +307,16 @@ def _make_splits(pool, test, sizes, subtract_mean, dtype):
     accumulated in float64, so that no digit of a 49,000-image sum is lost, and subtracted in
     place.
     """
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(
+            f"dtype must be a floating-point type such as np.float32, got {dtype!r}"
+        ) from error
     if dtype.kind != "f":
         raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype}")
     (X_pool, y_pool), (X_test, y_test) = pool, test
     num_training, num_validation, num_test = sizes
-    if num_training < 1 or num_validation < 0 or num_test < 0:
-        raise ValueError(
-            f"split sizes must be num_training >= 1 and num_validation, num_test >= 0; got "
-            f"{num_training}, {num_validation}, {num_test}"
-        )
     if num_training + num_validation > len(X_pool):
         raise ValueError(
             f"num_training + num_validation = {num_training + num_validation}, but only "
@@ -364,6 +377,11 @@ def training_subset(data, num_train):
     Unlike `load_dataset(num_training=...)`, the images keep the mean of the full training set
     subtracted, as in the original notebook. The arrays are views, not copies.
     """
+    keys = ("X_train", "y_train", "X_val", "y_val")
+    if not isinstance(data, dict) or any(key not in data for key in keys):
+        got = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise TypeError(f"data must be a dict with keys {list(keys)}, got {got}")
+    num_train = require_int("num_train", num_train)
     if not 0 < num_train <= len(data["y_train"]):
         raise ValueError(
             f"num_train must be in 1..{len(data['y_train'])} (the training images), got {num_train}"

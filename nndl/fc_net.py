@@ -84,6 +84,7 @@ class FullyConnectedNet:
         self.use_dropout = dropout > 0
         self.reg = reg
         self.num_layers = len(hidden_dims) + 1
+        self.num_classes = num_classes
         self.dtype = np.dtype(dtype)
         self.rng = np.random.default_rng(seed)
         self.params = {}

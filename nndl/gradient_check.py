@@ -14,7 +14,11 @@ moving on, even if f raises: the caller's x is unchanged afterwards, bit for bit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from nndl.arguments import make_rng, require_int, require_number
 
 
 def _centred_differences(f, x, h, indices):
@@ -37,6 +41,7 @@ def _centred_differences(f, x, h, indices):
         )
     if not x.flags.writeable:
         raise ValueError("x must be writeable: it is perturbed in place (and restored)")
+    h = require_number("h", h, 0, low_open=True)
     for ix in indices:
         original = x[ix]
         try:
@@ -112,6 +117,10 @@ def numerical_gradients(f, inputs, dout, h=1e-5):
     - grads: Dict from "d" + name to the numerical gradient, an array of that input's shape and
       dtype, e.g. {"dx": ..., "dgamma": ..., "dbeta": ...} for inputs x, gamma, beta.
     """
+    if not isinstance(inputs, Mapping):
+        raise TypeError(
+            f"inputs must be a mapping from names to arrays, got {type(inputs).__name__}"
+        )
     grads = {}
     for name, value in inputs.items():
         if not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)):
@@ -180,7 +189,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
         raise ValueError(
             f"analytic_grad has shape {np.shape(analytic_grad)} but x has shape {np.shape(x)}"
         )
-    rng = np.random.default_rng(seed)
+    num_checks = require_int("num_checks", num_checks, minimum=1)
+    rng = np.random.default_rng() if seed is None else make_rng("seed", seed)
     indices = [tuple(int(rng.integers(n)) for n in np.shape(x)) for _ in range(num_checks)]
     errors = []
     for ix, f_plus, f_minus in _centred_differences(f, x, h, indices):

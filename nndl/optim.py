@@ -20,33 +20,140 @@ from __future__ import annotations
 
 import numpy as np
 
+# The hyper-parameters each rule knows, with their defaults, and the state it keeps (arrays of w's
+# shape and dtype, plus Adam's step count t).
+HYPERPARAMETERS = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v")}
+# Set in a config once its rule has checked it: later calls skip the checks (and the merging of
+# defaults), so that the per-step cost is the arithmetic alone.
+CHECKED = "checked"
+# Allowed ranges: (lowest, highest, whether the highest is allowed).
+_RANGES = {
+    "learning_rate": (0.0, np.inf, False),
+    "momentum": (0.0, 1.0, False),
+    "decay_rate": (0.0, 1.0, False),
+    "beta1": (0.0, 1.0, False),
+    "beta2": (0.0, 1.0, False),
+    "epsilon": (0.0, np.inf, False),
+}
 
-def _with_defaults(config, w, dw, zeros=(), **defaults):
-    """Fill in a rule's defaults after checking its inputs.
+
+def check_config(rule, config):
+    """Check a rule's hyper-parameters and return them as a new dict of Python floats.
+
+    A numpy scalar (``np.float64(1e-3)``, ``np.logspace(...)[i]``) becomes a float, so that it
+    cannot promote a float32 parameter to float64 in the arithmetic.
 
     Inputs:
-    - config: The caller's dict (filled in place), or None for a fresh one.
-    - w, dw: Parameters and gradient; they must have the same shape.
-    - zeros: Names of state arrays that start as zeros of w's shape and dtype.
-    - defaults: Hyper-parameter and scalar-state defaults, as name=value.
+    - rule: The rule's name, a key of HYPERPARAMETERS.
+    - config: A dict, or None. Entries other than hyper-parameters (the rule's state) are kept.
 
     Returns:
-    - config: The dict, with every default that was missing now set.
+    - config: A new dict; it raises a TypeError or ValueError naming the entry if one is wrong.
     """
-    if np.shape(dw) != np.shape(w):
-        raise ValueError(f"dw has shape {np.shape(dw)} but w has shape {np.shape(w)}")
-    config = {} if config is None else config
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise TypeError(
+            f"{rule}: config must be a dict of hyper-parameters or None, "
+            f"got {type(config).__name__} {config!r}"
+        )
+    known = {*HYPERPARAMETERS[rule], *STATE[rule], CHECKED, *(("t",) if rule == "adam" else ())}
     # A misspelt hyper-parameter ("lr", "beta_1") would otherwise be ignored silently.
-    unknown = sorted(set(config) - set(defaults) - set(zeros))
+    unknown = sorted(set(config) - known)
     if unknown:
-        known = ", ".join(sorted([*defaults, *zeros]))
-        raise ValueError(f"unknown config entries {unknown}; this rule knows: {known}")
-    for name, value in defaults.items():
-        config.setdefault(name, value)
-    for name in zeros:
-        if name not in config:
-            config[name] = np.zeros_like(w)
-    return config
+        names = ", ".join(sorted(known - {CHECKED}))
+        raise ValueError(f"unknown config entries {unknown}; this rule knows: {names}")
+    checked = dict(config)
+    for name in HYPERPARAMETERS[rule]:
+        if name in config:
+            checked[name] = _hyperparameter(rule, name, config[name])
+    if "t" in config:
+        t = config["t"]
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            raise TypeError(f"{rule}: config['t'] must be an integer step count, got {t!r}")
+        if t < 0:
+            raise ValueError(f"{rule}: config['t'] must be a step count >= 0, got {t}")
+        checked["t"] = int(t)
+    return checked
+
+
+def _hyperparameter(rule, name, value):
+    """value as a float, if it is a real number in the hyper-parameter's range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{rule}: config[{name!r}] must be a number, got {value!r}")
+    low, high, high_allowed = _RANGES[name]
+    value = float(value)
+    if not (low <= value < high or (high_allowed and value == high)):
+        interval = f"[{low:g}, {high:g}{']' if high_allowed else ')'}"
+        raise ValueError(f"{rule}: config[{name!r}] must be in {interval}, got {value}")
+    return value
+
+
+def _with_defaults(rule, config, w, dw):
+    """The config to use for one step of a rule, and dw in w's dtype.
+
+    On a config's first use, check it, fill in the missing defaults and zero state, and mark it
+    CHECKED (in the caller's dict, which keeps the rule's state between calls). Later calls only
+    check that w and dw still fit each other.
+
+    Returns:
+    - config: The caller's dict (a new one if it was None).
+    - dw: The gradient, converted to w's dtype if it had another (a float64 gradient must not
+      turn float32 parameters into float64).
+    """
+    checked = type(config) is dict and config.get(CHECKED) is True
+    if not (checked and type(w) is np.ndarray and type(dw) is np.ndarray and dw.shape == w.shape):
+        _check_arrays(rule, w, dw)
+    if dw.dtype != w.dtype:
+        dw = dw.astype(w.dtype)
+    if checked:
+        return config, dw
+    checked = check_config(rule, config)
+    for name, value in HYPERPARAMETERS[rule].items():
+        checked.setdefault(name, value)
+    for name in STATE[rule]:
+        if name not in checked:
+            checked[name] = np.zeros_like(w)
+        else:
+            checked[name] = _state_array(rule, name, checked[name], w)
+    if rule == "adam":
+        checked.setdefault("t", 0)
+    checked[CHECKED] = True
+    config = {} if config is None else config
+    config.update(checked)
+    return config, dw
+
+
+def _check_arrays(rule, w, dw):
+    if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
+        raise TypeError(
+            f"{rule}: w must be a floating-point numpy array, got {type(w).__name__}"
+            + (f" of dtype {w.dtype}" if isinstance(w, np.ndarray) else "")
+        )
+    if not isinstance(dw, np.ndarray) or dw.dtype.kind not in "fiu":
+        raise TypeError(f"{rule}: dw must be a numeric numpy array, got {type(dw).__name__}")
+    if dw.shape != w.shape:
+        raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}")
+
+
+def _state_array(rule, name, value, w):
+    """A copy of a state array given by the caller, in w's dtype, if it has w's shape."""
+    if np.shape(value) != w.shape:
+        raise ValueError(
+            f"{rule}: config[{name!r}] must have w's shape {w.shape}, got {np.shape(value)}"
+        )
+    return np.array(value, dtype=w.dtype)
+
+
+def _like(next_w, w):
+    """next_w in w's dtype: the rules promise it, whatever a rule's arithmetic did."""
+    return next_w if next_w.dtype == w.dtype else next_w.astype(w.dtype)
 
 
 def sgd(w, dw, config=None):
@@ -55,10 +162,10 @@ def sgd(w, dw, config=None):
     config format:
     - learning_rate: Scalar learning rate (default 1e-2).
     """
-    config = _with_defaults(config, w, dw, learning_rate=1e-2)
+    config, dw = _with_defaults("sgd", config, w, dw)
 
     next_w = w - config["learning_rate"] * dw
-    return next_w, config
+    return _like(next_w, w), config
 
 
 def sgd_momentum(w, dw, config=None):
@@ -73,14 +180,14 @@ def sgd_momentum(w, dw, config=None):
     - momentum: Scalar in [0, 1) giving the momentum value; 0 gives plain sgd (default 0.9).
     - velocity: Array of w's shape holding the velocity (starts at zeros).
     """
-    config = _with_defaults(config, w, dw, zeros=("velocity",), learning_rate=1e-2, momentum=0.9)
+    config, dw = _with_defaults("sgd_momentum", config, w, dw)
 
     ### BEGIN SOLUTION
     v = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
     next_w = w + v
     config["velocity"] = v
     ### END SOLUTION
-    return next_w, config
+    return _like(next_w, w), config
 
 
 def rmsprop(w, dw, config=None):
@@ -96,9 +203,7 @@ def rmsprop(w, dw, config=None):
     - epsilon: Small scalar that keeps the division finite (default 1e-8).
     - cache: Array of w's shape, the moving average of dw**2 (starts at zeros).
     """
-    config = _with_defaults(
-        config, w, dw, zeros=("cache",), learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8
-    )
+    config, dw = _with_defaults("rmsprop", config, w, dw)
 
     ### BEGIN SOLUTION
     decay_rate = config["decay_rate"]
@@ -106,7 +211,7 @@ def rmsprop(w, dw, config=None):
     next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
     config["cache"] = cache
     ### END SOLUTION
-    return next_w, config
+    return _like(next_w, w), config
 
 
 def adam(w, dw, config=None):
@@ -127,31 +232,34 @@ def adam(w, dw, config=None):
     - v: Array of w's shape, moving average of the squared gradient (starts at zeros).
     - t: Number of steps taken; incremented before use, so the first step has t = 1 (starts at 0).
     """
-    config = _with_defaults(
-        config,
-        w,
-        dw,
-        zeros=("m", "v"),
-        learning_rate=1e-3,
-        beta1=0.9,
-        beta2=0.999,
-        epsilon=1e-8,
-        t=0,
-    )
+    config, dw = _with_defaults("adam", config, w, dw)
 
     ### BEGIN SOLUTION
     beta1, beta2 = config["beta1"], config["beta2"]
+    m, v = config["m"], config["v"]
     t = config["t"] + 1
-    m = beta1 * config["m"] + (1 - beta1) * dw
-    v = beta2 * config["v"] + (1 - beta2) * dw**2
+    # In place, into the state arrays: the same operations, in the same order, as
+    #   m = beta1 * m + (1 - beta1) * dw   and   v = beta2 * v + (1 - beta2) * dw**2
+    scratch = (1 - beta1) * dw
+    m *= beta1
+    m += scratch
+    np.multiply(dw, dw, out=scratch)
+    scratch *= 1 - beta2
+    v *= beta2
+    v += scratch
     # Both moments start at zero, so early averages are biased towards zero; dividing by
-    # 1 - beta**t undoes exactly that bias.
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-    config.update(m=m, v=v, t=t)
+    # 1 - beta**t undoes exactly that bias:
+    #   next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)
+    step = m / (1 - beta1**t)  # m_hat
+    step *= config["learning_rate"]
+    np.divide(v, 1 - beta2**t, out=scratch)  # v_hat
+    np.sqrt(scratch, out=scratch)
+    scratch += config["epsilon"]
+    step /= scratch
+    next_w = w - step
+    config["t"] = t
     ### END SOLUTION
-    return next_w, config
+    return _like(next_w, w), config
 
 
 # The rules a Solver accepts by name.

@@ -27,13 +27,13 @@ run that was never stopped.
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 
 import numpy as np
 from tqdm import tqdm
 
 from nndl import checkpoint, optim
+from nndl.arguments import make_rng, require_int, require_number
 from nndl.checkpoint import DATA_KEYS, CheckpointError, read_checkpoint, write_checkpoint
 
 __all__ = ["CheckpointError", "Solver", "read_checkpoint", "write_checkpoint"]
@@ -98,27 +98,43 @@ class Solver:
         - checkpoint_name: If not None, write checkpoints to {checkpoint_name}_epoch_{epoch}.npz.
         - print_every: Refresh the loss shown on the progress bar every this many iterations.
         - verbose: Show a progress bar and one summary line per epoch; False is silent.
-        - seed: Seed or numpy Generator for minibatch sampling and accuracy subsampling.
+        - seed: Seed or numpy Generator for minibatch sampling and accuracy subsampling; None
+          draws from numpy's global generator (np.random.seed sets it).
         """
         _check_model(model)
-        _check_data(data)
+        _check_data(data, getattr(model, "num_classes", None))
         self.model = model
         self.X_train, self.y_train = data["X_train"], data["y_train"]
         self.X_val, self.y_val = data["X_val"], data["y_val"]
 
         self.update_rule, self.update_rule_name = _resolve_update_rule(update_rule)
-        self.optim_config = dict(optim_config or {})
-        if not (isinstance(lr_decay, numbers.Real) and lr_decay > 0):
-            raise ValueError(f"lr_decay must be a positive number, got {lr_decay!r}")
-        self.lr_decay = lr_decay
-        self.batch_size = _require_int("batch_size", batch_size, minimum=1)
-        self.num_epochs = _require_int("num_epochs", num_epochs, minimum=0)
-        self.num_train_samples = _require_int("num_train_samples", num_train_samples, 1, none=True)
-        self.num_val_samples = _require_int("num_val_samples", num_val_samples, 1, none=True)
+        if self.update_rule_name in optim.UPDATE_RULES:
+            # Checked here, once, rather than at the first step; numpy scalars become floats.
+            self.optim_config = optim.check_config(self.update_rule_name, optim_config)
+        elif optim_config is None or isinstance(optim_config, dict):
+            self.optim_config = dict(optim_config or {})
+        else:
+            raise TypeError(
+                f"optim_config must be a dict or None, got {type(optim_config).__name__}"
+            )
+        self.lr_decay = require_number("lr_decay", lr_decay, 0, low_open=True)
+        self.batch_size = require_int("batch_size", batch_size, minimum=1)
+        self.num_epochs = require_int("num_epochs", num_epochs, minimum=0)
+        self.num_train_samples = require_int("num_train_samples", num_train_samples, 1, none=True)
+        self.num_val_samples = require_int("num_val_samples", num_val_samples, 1, none=True)
+        if checkpoint_name is not None and not isinstance(checkpoint_name, (str, os.PathLike)):
+            raise TypeError(
+                f"checkpoint_name must be a path or None, got {type(checkpoint_name).__name__}"
+            )
         self.checkpoint_name = None if checkpoint_name is None else os.fspath(checkpoint_name)
-        self.print_every = _require_int("print_every", print_every, minimum=1)
+        self.print_every = require_int("print_every", print_every, minimum=1)
         self.verbose = bool(verbose)
-        self.rng = np.random.default_rng(seed)
+        # Without a seed, draw from numpy's global generator, so that np.random.seed(231) at the
+        # top of a notebook makes the run reproducible, as in CS231n.
+        if seed is None:
+            self.rng = np.random.Generator(np.random.get_bit_generator())
+        else:
+            self.rng = make_rng("seed", seed)
         self.iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
 
         self.status = "ready"
@@ -205,8 +221,8 @@ class Solver:
                 if "learning_rate" in config:
                     config["learning_rate"] *= self.lr_decay
         if self.iteration == 1 or epoch_end:
-            train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
-            val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
+            train_acc = self._accuracy(self.X_train, self.y_train, self.num_train_samples)
+            val_acc = self._accuracy(self.X_val, self.y_val, self.num_val_samples)
             self.train_acc_history.append(train_acc)
             self.val_acc_history.append(val_acc)
             if not self.best_params or val_acc > self.best_val_acc:
@@ -233,6 +249,13 @@ class Solver:
         Returns:
         - acc: A float in [0, 1].
         """
+        X, y = _check_split("X", "y", X, y)
+        num_samples = require_int("num_samples", num_samples, minimum=1, none=True)
+        batch_size = require_int("batch_size", batch_size, minimum=1)
+        return self._accuracy(X, y, num_samples, batch_size)
+
+    def _accuracy(self, X, y, num_samples, batch_size=100):
+        """check_accuracy on arguments that are known to be valid."""
         N = X.shape[0]
         if num_samples is not None and N > num_samples:
             subset = self.rng.choice(N, num_samples, replace=False)
@@ -299,28 +322,31 @@ def _check_model(model):
         )
 
 
-def _check_data(data):
-    """Raise a ValueError saying what is wrong if data is not a consistent train/val split."""
-    if not isinstance(data, dict) or any(key not in data for key in DATA_KEYS):
-        missing = [key for key in DATA_KEYS if key not in data] if isinstance(data, dict) else []
+def _check_data(data, num_classes=None):
+    """Raise an error saying what is wrong if data is not a consistent train/val split."""
+    if not isinstance(data, dict):
+        raise TypeError(
+            f"data must be a dict with keys {list(DATA_KEYS)}, got {type(data).__name__}"
+        )
+    missing = [key for key in DATA_KEYS if key not in data]
+    if missing:
         raise ValueError(f"data must be a dict with keys {list(DATA_KEYS)}; missing {missing}")
     for split in ("train", "val"):
-        X, y = data[f"X_{split}"], data[f"y_{split}"]
-        if not isinstance(X, np.ndarray) or X.ndim < 1 or X.shape[0] == 0:
-            raise ValueError(f"X_{split} must be a non-empty numpy array of shape (N, ...)")
-        if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"y_{split} must be a numpy array of integer labels")
-        if y.shape != X.shape[:1]:
-            raise ValueError(
-                f"y_{split} must have shape ({X.shape[0]},) to match X_{split} of shape "
-                f"{X.shape}; got {y.shape}"
-            )
+        X, y = _check_split(f"X_{split}", f"y_{split}", data[f"X_{split}"], data[f"y_{split}"])
         # Checked once here rather than in every layer call: a NaN in the data would otherwise
         # surface as a "diverged" run, blamed on the learning rate.
         if X.dtype.kind in "fc" and not np.isfinite(X).all():
             bad = int(np.count_nonzero(~np.isfinite(X).reshape(X.shape[0], -1).all(axis=1)))
             raise ValueError(
                 f"X_{split} has NaN or infinite values in {bad} of {X.shape[0]} samples"
+            )
+        # A label out of range would crash the loss in training, and count as wrong in validation.
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or (num_classes is not None and high >= num_classes):
+            expected = f"0..{num_classes - 1}" if num_classes is not None else "integers >= 0"
+            raise ValueError(
+                f"y_{split} must hold class labels {expected} (the model's num_classes is "
+                f"{num_classes}), got labels from {low} to {high}"
             )
     if data["X_val"].shape[1:] != data["X_train"].shape[1:]:
         raise ValueError(
@@ -329,14 +355,20 @@ def _check_data(data):
         )
 
 
-def _require_int(name, value, minimum, none=False):
-    """Return value as an int, or raise a ValueError if it is not an integer >= minimum."""
-    if none and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        allowed = " or None" if none else ""
-        raise ValueError(f"{name} must be an integer >= {minimum}{allowed}, got {value!r}")
-    return int(value)
+def _check_split(X_name, y_name, X, y):
+    """Raise an error naming X or y unless they are N > 0 samples and N integer labels."""
+    if not isinstance(X, np.ndarray) or X.ndim < 1 or X.shape[0] == 0:
+        got = f"shape {X.shape}" if isinstance(X, np.ndarray) else type(X).__name__
+        raise ValueError(f"{X_name} must be a non-empty numpy array of shape (N, ...), got {got}")
+    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
+        got = f"dtype {y.dtype}" if isinstance(y, np.ndarray) else type(y).__name__
+        raise ValueError(f"{y_name} must be a numpy array of integer labels, got {got}")
+    if y.shape != X.shape[:1]:
+        raise ValueError(
+            f"{y_name} must have shape ({X.shape[0]},) to match {X_name} of shape "
+            f"{X.shape}; got {y.shape}"
+        )
+    return X, y
 
 
 def _resolve_update_rule(update_rule):

@@ -562,3 +562,56 @@ def test_training_subset_takes_the_first_images_and_the_whole_validation_split()
     assert subset["X_val"] is digits["X_val"] and subset["y_val"] is digits["y_val"]
     with pytest.raises(ValueError, match=r"num_train must be in 1\.\.1197"):
         data.training_subset(digits, 2000)
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad arguments: refused before any image is loaded, naming the argument
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sizes, error, message",
+    [
+        ((100.5, 10, 8), ValueError, "num_training must be an integer >= 1, got 100.5"),
+        ((30, -1, 8), ValueError, "num_validation must be an integer >= 0, got -1"),
+        ((30, 10, "8"), TypeError, "num_test must be an integer >= 0, got str '8'"),
+        ((0, 10, 8), ValueError, "num_training must be an integer >= 1, got 0"),
+    ],
+)
+@pytest.mark.parametrize("loader", ["cifar10", "digits"])
+def test_split_size_that_is_not_a_count_is_refused(cifar, loader, sizes, error, message):
+    with pytest.raises(error, match=message):
+        if loader == "cifar10":
+            data.get_CIFAR10_data(*sizes, root=cifar.root)
+        else:
+            data.get_digits_data(*sizes)
+
+
+@pytest.mark.parametrize("seed, error", [(-3, ValueError), ("0", TypeError), (2.5, TypeError)])
+def test_digits_with_a_bad_seed_is_refused_naming_the_seed(seed, error):
+    with pytest.raises(error, match="seed must be"):
+        data.get_digits_data(seed=seed)
+
+
+def test_dtype_that_is_not_a_dtype_is_a_type_error():
+    with pytest.raises(TypeError, match="dtype must be a floating-point type .* got 'float33'"):
+        data.get_digits_data(dtype="float33")
+
+
+@pytest.mark.parametrize(
+    "num_train, error, message",
+    [
+        (True, TypeError, "num_train must be an integer, got bool True"),
+        (10.5, ValueError, "num_train must be an integer, got 10.5"),
+        ("10", TypeError, "num_train must be an integer, got str"),
+    ],
+)
+def test_training_subset_refuses_a_num_train_that_is_not_a_count(num_train, error, message):
+    splits = data.get_digits_data(num_training=20, num_validation=5, num_test=5)
+    with pytest.raises(error, match=message):
+        data.training_subset(splits, num_train)
+
+
+def test_training_subset_of_something_else_than_splits_is_a_type_error():
+    with pytest.raises(TypeError, match="data must be a dict with keys"):
+        data.training_subset([1, 2, 3], 2)

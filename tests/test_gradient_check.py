@@ -209,3 +209,32 @@ def test_numerical_param_gradients_match_the_models_and_restore_its_params(rng):
 def test_numerical_param_gradients_rejects_an_unknown_name(rng):
     with pytest.raises(ValueError, match=r"names must be keys of model.params .* got \['V'\]"):
         numerical_param_gradients(Quadratic(rng), np.ones((1, 1)), None, names=["V"])
+
+
+@pytest.mark.parametrize(
+    "h, error",
+    [(0.0, ValueError), (-1e-5, ValueError), (float("nan"), ValueError), ("1e-5", TypeError)],
+)
+def test_step_size_must_be_a_positive_number(h, error, rng):
+    with pytest.raises(error, match=r"h must be a .*number in \(0, inf\]"):
+        eval_numerical_gradient(quadratic, rng.standard_normal(C.shape), verbose=False, h=h)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"num_checks": 0}, ValueError, "num_checks must be an integer >= 1, got 0"),
+        ({"num_checks": 2.5}, ValueError, "num_checks must be an integer >= 1, got 2.5"),
+        ({"seed": -1}, ValueError, "seed must be a non-negative integer, got -1"),
+        ({"seed": "abc"}, TypeError, "seed must be None, a non-negative integer or a numpy"),
+    ],
+)
+def test_grad_check_sparse_refuses_bad_counts_and_seeds(kwargs, error, message, rng):
+    x = rng.standard_normal(C.shape)
+    with pytest.raises(error, match=message):
+        grad_check_sparse(quadratic, x, 2 * C * x, **kwargs)
+
+
+def test_numerical_gradients_needs_a_mapping_of_inputs(rng):
+    with pytest.raises(TypeError, match="inputs must be a mapping from names to arrays, got list"):
+        numerical_gradients(quadratic, [rng.standard_normal(C.shape)], None)

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from nndl.optim import UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum
+from nndl.optim import HYPERPARAMETERS, UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum
 
 pytestmark = pytest.mark.optim
 
@@ -150,3 +152,122 @@ def test_rule_stores_its_state_in_the_callers_config():
     _, returned = adam(W, DW, config)
     assert returned is config, "the rule returned a new config instead of the caller's"
     assert config["t"] == 1, "the rule did not store its state in the caller's config"
+
+
+# Bad input: refused at the config's first use, naming the entry -------------------------------
+
+NOT_NUMBERS = st.one_of(st.text(max_size=5), st.none(), st.lists(st.floats(), max_size=2))
+HYPERPARAMETER_RANGES = {
+    "learning_rate": (0.0, None),
+    "momentum": (0.0, 1.0),
+    "decay_rate": (0.0, 1.0),
+    "beta1": (0.0, 1.0),
+    "beta2": (0.0, 1.0),
+    "epsilon": (0.0, None),
+}
+RULES_OF = {
+    name: [rule for rule in UPDATE_RULES.values() if name in HYPERPARAMETERS[rule.__name__]]
+    for name in HYPERPARAMETER_RANGES
+}
+
+
+def out_of_range(name):
+    """Floats outside a hyper-parameter's range: below its lowest, at or above its highest
+    (each range is half-open), and NaN or infinity."""
+    low, high = HYPERPARAMETER_RANGES[name]
+    below = st.floats(max_value=low, exclude_max=True, allow_nan=False, allow_infinity=False)
+    bad = [below, st.just(float("nan")), st.just(float("inf"))]
+    if high is not None:
+        bad.append(st.floats(min_value=high, allow_nan=False, allow_infinity=False))
+    return st.one_of(*bad)
+
+
+@pytest.mark.parametrize("config", [1e-2, "adam", [("learning_rate", 1e-2)]])
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_config_that_is_not_a_dict_is_a_type_error(rule, config):
+    # optim.sgd(w, dw, 1e-2): the learning rate passed where the config goes.
+    with pytest.raises(TypeError, match=f"{rule.__name__}: config must be a dict .* got "):
+        rule(W, DW, config)
+
+
+@given(name=st.sampled_from(list(HYPERPARAMETER_RANGES)), value=NOT_NUMBERS, data=st.data())
+def test_hyper_parameter_that_is_not_a_number_is_a_type_error(name, value, data):
+    rule = data.draw(st.sampled_from(RULES_OF[name]))
+    with pytest.raises(TypeError, match=rf"config\['{name}'\] must be a number, got"):
+        rule(W, DW, {name: value})
+
+
+@given(name=st.sampled_from(list(HYPERPARAMETER_RANGES)), data=st.data())
+def test_hyper_parameter_out_of_its_range_is_a_value_error(name, data):
+    # Negative learning rates, beta1 = 1, decay_rate = 1, momentum = 1.5, NaN, ...
+    rule = data.draw(st.sampled_from(RULES_OF[name]))
+    value = data.draw(out_of_range(name))
+    with pytest.raises(ValueError, match=rf"config\['{name}'\] must be in \[0, "):
+        rule(W, DW, {name: value})
+
+
+@pytest.mark.parametrize(
+    "t, error, message",
+    [(-1, ValueError, "step count >= 0, got -1"), (1.5, TypeError, "integer step count")],
+)
+def test_adam_step_count_must_be_a_non_negative_integer(t, error, message):
+    with pytest.raises(error, match=message):
+        adam(W, DW, {"t": t})
+
+
+@pytest.mark.parametrize(
+    "rule, state", [(sgd_momentum, "velocity"), (rmsprop, "cache"), (adam, "m"), (adam, "v")]
+)
+def test_state_of_the_wrong_shape_is_refused_not_broadcast(rule, state):
+    with pytest.raises(ValueError, match=rf"config\['{state}'\] must have w's shape \(2, 2\)"):
+        rule(W, DW, {state: np.zeros(2)})
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_w_that_is_not_a_float_array_is_a_type_error(rule):
+    with pytest.raises(TypeError, match=f"{rule.__name__}: w must be a floating-point"):
+        rule(W.tolist(), DW)
+    with pytest.raises(TypeError, match="w must be a floating-point numpy array, got ndarray"):
+        rule(W.astype(int), DW)
+
+
+# dtype: the rules keep w's dtype, whatever the types of the learning rate and of dw ------------
+
+
+@given(
+    rule=st.sampled_from(list(UPDATE_RULES.values())),
+    w_dtype=st.sampled_from([np.float32, np.float64]),
+    dw_dtype=st.sampled_from([np.float16, np.float32, np.float64, np.int64]),
+    lr_type=st.sampled_from([float, np.float16, np.float32, np.float64, np.longdouble]),
+)
+def test_update_rule_keeps_ws_dtype_whatever_the_learning_rate_and_dw(
+    rule, w_dtype, dw_dtype, lr_type
+):
+    w, dw = W.astype(w_dtype), DW.astype(dw_dtype)
+    config = {"learning_rate": lr_type(1e-3)}
+    for _ in range(2):
+        w, config = rule(w, dw, config)
+        assert w.dtype == w_dtype, f"{lr_type.__name__} learning rate or {dw_dtype} dw promoted w"
+        states = [v for v in config.values() if isinstance(v, np.ndarray)]
+        assert all(v.dtype == w_dtype for v in states), "the state took another dtype than w's"
+    assert isinstance(config["learning_rate"], float), "the learning rate was not made a float"
+
+
+def test_numpy_scalar_learning_rate_keeps_float32_the_reproducer():
+    # The issue's reproducer: a learning rate taken from np.logspace is a np.float64.
+    w = np.ones((3, 2), dtype=np.float32)
+    next_w, _ = adam(w, np.ones((3, 2)), {"learning_rate": np.logspace(-4, -2, 5)[2]})
+    assert next_w.dtype == np.float32, "a np.float64 learning rate made float32 parameters float64"
+    next_w, _ = sgd(w, np.ones((3, 2), dtype=np.float64), {"learning_rate": np.float64(1e-3)})
+    assert next_w.dtype == np.float32, "a float64 dw made float32 parameters float64"
+
+
+def test_config_is_checked_once_then_only_used():
+    config = {"learning_rate": np.float64(0.1)}
+    adam(W, DW, config)
+    assert config["checked"] is True, "the first call did not mark the config checked"
+    assert type(config["learning_rate"]) is float
+    # A checked config is trusted: the per-step cost is the arithmetic alone.
+    m = config["m"]
+    adam(W, DW, config)
+    assert config["m"] is m, "Adam's moments are not updated in place"

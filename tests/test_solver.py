@@ -1,9 +1,12 @@
 """The Solver: it trains, is reproducible, and fails clearly."""
 
+import copy
 import logging
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nndl.fc_net import FullyConnectedNet
 from nndl.optim import sgd
@@ -263,3 +266,167 @@ def test_nonsensical_hyper_parameter_is_rejected(argument):
 def test_object_without_params_and_loss_is_rejected_as_a_model():
     with pytest.raises(TypeError, match="params dict and a .loss"):
         Solver(object(), make_data())
+
+
+# Bad input, decided once in Solver.__init__ or at check_accuracy's door ------------------------
+
+
+@given(
+    name=st.sampled_from(["batch_size", "num_epochs", "print_every", "num_train_samples"]),
+    value=st.one_of(
+        st.integers(max_value=-1),
+        st.floats(allow_nan=False).filter(lambda v: v != int(v) if np.isfinite(v) else True),
+    ),
+)
+def test_integer_argument_that_is_negative_or_fractional_is_a_value_error(name, value):
+    with pytest.raises(ValueError, match=f"{name} must be an integer >= "):
+        Solver(TinyClassifier(), make_data(), **{name: value})
+
+
+@pytest.mark.parametrize("value", ["10", None, [10], True])
+def test_integer_argument_that_is_not_a_number_is_a_type_error(value):
+    with pytest.raises(TypeError, match="batch_size must be an integer >= 1, got "):
+        Solver(TinyClassifier(), make_data(), batch_size=value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.5])
+def test_lr_decay_must_be_a_finite_positive_number(value):
+    with pytest.raises(ValueError, match=r"lr_decay must be a finite number in \(0, inf\]"):
+        Solver(TinyClassifier(), make_data(), lr_decay=value)
+
+
+@pytest.mark.parametrize(
+    "optim_config, error, message",
+    [
+        ({"learning_rate": "1e-3"}, TypeError, r"adam: config\['learning_rate'\] must be a number"),
+        ({"learning_rate": -1e-3}, ValueError, r"config\['learning_rate'\] must be in \[0, inf\)"),
+        ({"beta1": 1}, ValueError, r"config\['beta1'\] must be in \[0, 1\)"),
+        ({"lr": 1e-3}, ValueError, r"unknown config entries \['lr'\]"),
+        (1e-3, TypeError, "adam: config must be a dict"),
+    ],
+)
+def test_bad_optim_config_is_refused_when_the_solver_is_made(optim_config, error, message):
+    with pytest.raises(error, match=message):
+        Solver(TinyClassifier(), make_data(), update_rule="adam", optim_config=optim_config)
+
+
+@pytest.mark.parametrize(
+    "seed, error, message",
+    [
+        (-1, ValueError, "seed must be a non-negative integer, got -1"),
+        ("231", TypeError, "seed must be None, a non-negative integer or a numpy Generator"),
+        (1.5, TypeError, "got float 1.5"),
+        (np.random.RandomState(0), TypeError, "got RandomState"),
+    ],
+)
+def test_bad_seed_is_refused_naming_the_seed(seed, error, message):
+    with pytest.raises(error, match=message):
+        Solver(TinyClassifier(), make_data(), seed=seed)
+
+
+@pytest.mark.parametrize(
+    "split, labels, message",
+    [
+        ("y_train", lambda y: y.__setitem__(0, 3), "y_train must hold class labels 0..2 .* 0 to 3"),
+        ("y_val", lambda y: y.__setitem__(5, -1), "y_val must hold class labels 0..2 .* -1 to 2"),
+        ("y_val", lambda y: y.__setitem__(5, 7), "y_val must hold class labels 0..2 .* 0 to 7"),
+    ],
+)
+def test_labels_out_of_the_models_range_are_refused_when_the_solver_is_made(split, labels, message):
+    data = make_data()
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, seed=0)
+    labels(data[split])
+    with pytest.raises(ValueError, match=message):
+        Solver(model, data)
+
+
+def test_negative_labels_are_refused_for_a_model_without_num_classes():
+    data = make_data()
+    data["y_train"][3] = -2
+    with pytest.raises(ValueError, match="y_train must hold class labels integers >= 0"):
+        Solver(TinyClassifier(), data)
+
+
+def test_data_that_is_not_a_dict_is_a_type_error():
+    with pytest.raises(TypeError, match="data must be a dict with keys .* got tuple"):
+        Solver(TinyClassifier(), tuple(make_data().values()))
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (lambda X, y: (X, y[:1]), r"y must have shape \(30,\) to match X of shape \(30, 6\)"),
+        (lambda X, y: (X[:0], y[:0]), "X must be a non-empty numpy array"),
+        (lambda X, y: (X, y.astype(float)), "y must be a numpy array of integer labels"),
+        (lambda X, y: (X, y, 0), "num_samples must be an integer >= 1 or None, got 0"),
+        (lambda X, y: (X, y, None, 0), "batch_size must be an integer >= 1, got 0"),
+    ],
+    ids=["one label for 30 samples", "empty X", "float labels", "num_samples=0", "batch_size=0"],
+)
+def test_check_accuracy_refuses_bad_arguments(arguments, message):
+    solver = Solver(CountingModel(), make_data(), verbose=False)
+    X, y = np.zeros((30, 6)), np.arange(30) % 2
+    with pytest.raises(ValueError, match=message):
+        solver.check_accuracy(*arguments(X, y))
+
+
+# dtype: a float32 model stays float32 and resumes, whatever the learning rate's type ----------
+
+
+def test_numpy_scalar_learning_rate_keeps_a_float32_model_float32_and_resumable(tmp_path):
+    # The issue's reproducer: a sweep's learning rate is np.logspace(...)[i], a np.float64.
+    def model():
+        return FullyConnectedNet([10], input_dim=6, num_classes=3, dtype=np.float32, seed=0)
+
+    learning_rate = np.logspace(-4, -2, 5)[3]
+    run = Solver(
+        model(),
+        make_data(),
+        **{**SETTINGS, "optim_config": {"learning_rate": learning_rate}},
+        checkpoint_name=tmp_path / "run",
+        seed=0,
+    )
+    run.train()
+    dtypes = {w.dtype for w in run.model.params.values()}
+    assert dtypes == {np.dtype(np.float32)}, "a np.float64 learning rate made the model float64"
+    resumed = Solver.resume(tmp_path / "run_epoch_2.npz", model(), make_data())
+    resumed.train()
+    assert resumed.status == "finished", "the float32 run did not resume"
+    assert resumed.loss_history == run.loss_history
+
+
+# Without a seed, numpy's global generator decides, as in the CS231n notebooks ------------------
+
+
+def test_without_a_seed_np_random_seed_makes_the_run_reproducible():
+    def run(global_seed):
+        np.random.seed(global_seed)  # noqa: NPY002
+        solver = Solver(TinyClassifier(seed=0), make_data(), **SETTINGS)
+        solver.train()
+        return solver.loss_history
+
+    first, second, other = run(231), run(231), run(232)
+    assert first == second, "np.random.seed(231) does not make a seed=None run reproducible"
+    assert first != other, "a seed=None run does not draw from numpy's global generator"
+
+
+def test_without_a_seed_the_run_advances_numpys_global_generator():
+    np.random.seed(231)  # noqa: NPY002
+    tiny_solver(seed=None).train()
+    after_run = np.random.random()  # noqa: NPY002
+    np.random.seed(231)  # noqa: NPY002
+    assert np.random.random() != after_run, "the run did not draw from the global generator"  # noqa: NPY002
+
+
+def test_resuming_a_run_without_a_seed_is_exact_and_leaves_the_global_generator_alone(tmp_path):
+    np.random.seed(231)  # noqa: NPY002
+    uninterrupted = tiny_solver(seed=None, checkpoint_name=tmp_path / "run")
+    uninterrupted.train()
+    # Copied now: the run's generator is the global one, which the next line reseeds.
+    expected = copy.deepcopy(state(uninterrupted))
+    np.random.seed(5)  # noqa: NPY002
+    before = np.random.get_state(legacy=False)  # noqa: NPY002
+    resumed = Solver.resume(tmp_path / "run_epoch_2.npz", TinyClassifier(seed=0), make_data())
+    assert_identical(np.random.get_state(legacy=False), before)  # noqa: NPY002
+    resumed.train()
+    assert_identical(state(resumed), expected)

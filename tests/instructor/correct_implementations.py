@@ -22,7 +22,7 @@ from nndl.layers import (
     relu_backward,
     softmax_loss,
 )
-from nndl.optim import _with_defaults
+from nndl.optim import _like, _with_defaults
 from nndl.validation import check_array, check_shape
 from tests.instructor.wrong_implementations import Substitute
 
@@ -242,27 +242,22 @@ class NetWithTheL2TermByNorm(FullyConnectedNet):
         return loss, grads
 
 
-def momentum_with_get_and_setdefault(w, dw, config=None):
-    config = _with_defaults(config, w, dw, zeros=("velocity",), learning_rate=1e-2, momentum=0.9)
+def momentum_with_get(w, dw, config=None):
+    config, dw = _with_defaults("sgd_momentum", config, w, dw)
     config["velocity"] = config.get("momentum") * config["velocity"] - config["learning_rate"] * dw
-    return w + config["velocity"], config
+    return _like(w + config["velocity"], w), config
 
 
 def rmsprop_with_square_and_sqrt(w, dw, config=None):
-    config = _with_defaults(
-        config, w, dw, zeros=("cache",), learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8
-    )
+    config, dw = _with_defaults("rmsprop", config, w, dw)
     rho = config["decay_rate"]
     config["cache"] = rho * config["cache"] + (1 - rho) * np.square(dw)
     step = config["learning_rate"] * dw / (np.sqrt(config["cache"]) + config["epsilon"])
-    return (w - step).astype(w.dtype, copy=False), config
+    return _like(w - step, w), config
 
 
-def adam_with_the_moments_updated_in_place(w, dw, config=None):
-    config = _with_defaults(
-        config, w, dw, zeros=("m", "v"), learning_rate=1e-3, beta1=0.9, beta2=0.999,
-        epsilon=1e-8, t=0,
-    )  # fmt: skip
+def adam_with_new_moment_arrays_and_a_square_root_by_power(w, dw, config=None):
+    config, dw = _with_defaults("adam", config, w, dw)
     b1, b2 = config["beta1"], config["beta2"]
     config["t"] += 1
     config["m"] = b1 * config["m"] + (1 - b1) * dw
@@ -270,7 +265,7 @@ def adam_with_the_moments_updated_in_place(w, dw, config=None):
     m_hat = config["m"] / (1 - b1 ** config["t"])
     v_hat = config["v"] / (1 - b2 ** config["t"])
     next_w = w - config["learning_rate"] * m_hat / (v_hat**0.5 + config["epsilon"])
-    return next_w.astype(w.dtype, copy=False), config
+    return _like(next_w, w), config
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,8 +293,8 @@ CATALOGUE = tuple(
         ("losses", "softmax_loss", softmax_with_one_hot_labels),
         ("losses", "svm_loss", svm_with_one_hot_labels),
         ("fc_net", "FullyConnectedNet", NetWithTheL2TermByNorm),
-        ("optim", "sgd_momentum", momentum_with_get_and_setdefault),
+        ("optim", "sgd_momentum", momentum_with_get),
         ("optim", "rmsprop", rmsprop_with_square_and_sqrt),
-        ("optim", "adam", adam_with_the_moments_updated_in_place),
+        ("optim", "adam", adam_with_new_moment_arrays_and_a_square_root_by_power),
     )
 )

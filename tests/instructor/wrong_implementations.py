@@ -16,7 +16,7 @@ import numpy as np
 from nndl.batchnorm import BatchNormCache, batch_statistics, batchnorm_forward
 from nndl.fc_net import FullyConnectedNet
 from nndl.layers import _dropout_rng, affine_backward, softmax_loss, svm_loss
-from nndl.optim import adam, rmsprop, sgd_momentum
+from nndl.optim import CHECKED, _with_defaults, rmsprop, sgd_momentum
 
 
 @dataclass(frozen=True)
@@ -222,22 +222,18 @@ class NetWithoutTheHalfInL2(FullyConnectedNet):
 
 
 def adam_without_bias_correction(w, dw, config=None):
-    config = config if config is not None else {}
-    lr, beta1, beta2 = (
-        config.setdefault(k, v)
-        for k, v in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999))
-    )
-    eps = config.setdefault("epsilon", 1e-8)
-    config["t"] = config.get("t", 0) + 1
-    config["m"] = beta1 * config.get("m", np.zeros_like(w)) + (1 - beta1) * dw
-    config["v"] = beta2 * config.get("v", np.zeros_like(w)) + (1 - beta2) * dw**2
-    return w - lr * config["m"] / (np.sqrt(config["v"]) + eps), config
+    config, dw = _with_defaults("adam", config, w, dw)
+    beta1, beta2, eps = config["beta1"], config["beta2"], config["epsilon"]
+    config["t"] += 1
+    config["m"] = beta1 * config["m"] + (1 - beta1) * dw
+    config["v"] = beta2 * config["v"] + (1 - beta2) * dw**2
+    return w - config["learning_rate"] * config["m"] / (np.sqrt(config["v"]) + eps), config
 
 
 def momentum_forgetting_the_velocity(w, dw, config=None):
     """Computes the step right but never stores the new velocity back in config."""
     config = config if config is not None else {}
-    fresh = {k: v for k, v in config.items() if k != "velocity"}
+    fresh = {k: v for k, v in config.items() if k not in ("velocity", CHECKED)}
     return sgd_momentum(w, dw, fresh)[0], config
 
 
@@ -278,13 +274,13 @@ class NetPenalisingEveryParameter(FullyConnectedNet):
 
 def adam_without_the_bias_correction_of_m(w, dw, config=None):
     """Bias-corrects v but not m."""
-    config = dict(config) if config is not None else {}
-    m_before = config.get("m", np.zeros_like(w))
-    next_w, config = adam(w, dw, config)
-    beta1, t = config["beta1"], config["t"]
-    m = beta1 * m_before + (1 - beta1) * dw
-    v_hat = config["v"] / (1 - config["beta2"] ** t)
-    return w - config["learning_rate"] * m / (np.sqrt(v_hat) + config["epsilon"]), config
+    config, dw = _with_defaults("adam", config, w, dw)
+    beta1, beta2 = config["beta1"], config["beta2"]
+    config["t"] += 1
+    config["m"] = beta1 * config["m"] + (1 - beta1) * dw
+    config["v"] = beta2 * config["v"] + (1 - beta2) * dw**2
+    v_hat = config["v"] / (1 - beta2 ** config["t"])
+    return w - config["learning_rate"] * config["m"] / (np.sqrt(v_hat) + config["epsilon"]), config
 
 
 def _forward_replacing(x, gamma, beta, bn_param, train_var=None, test=None):
@@ -349,7 +345,6 @@ def relu_backward_masking_with_dout(dout, cache):
 
 
 def rmsprop_dividing_by_the_cache(w, dw, config=None):
-    config = dict(config) if config is not None else {}
     _, config = rmsprop(w, dw, config)
     return w - config["learning_rate"] * dw / (config["cache"] + config["epsilon"]), config
 
