@@ -31,8 +31,8 @@ def no_warnings():
 _PASSES: dict[str, bool] = {}
 
 
-@pytest.fixture(autouse=True)
-def _required_tasks_pass(request):
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
     """A test of a task that calls other tasks' code (fc_net calls the layers) runs once those
     pass, as ``nndl lab check`` grades it: its verdict is about its own task's code."""
     from nndl.lab import TASKS, check_task
@@ -43,7 +43,7 @@ def _required_tasks_pass(request):
             _PASSES[name] = check_task(name).passed
         return _PASSES[name]
 
-    for marker in request.node.iter_markers():
+    for marker in item.iter_markers():
         if marker.name in TASKS:
             waiting = missing_requirements(TASKS[marker.name], passed)
             if waiting:
