@@ -19,7 +19,6 @@ Each layer's derivation is a function returning a ``Derivation`` (computed once 
   dgamma, dbeta)
 
 ``derivations.check`` holds code to these formulas (to round-off, and exactly on symbols);
-``derivations.cases`` runs nndl's layers (or any others) as inputs to the checks;
 ``derivations.exact`` proves the closed forms for concrete sizes by brute force.
 Layer norm (``derivations.layernorm``), spatial batch norm and group norm
 (``derivations.spatial``) are the batch-norm graph with other axes averaged over.

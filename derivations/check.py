@@ -3,8 +3,13 @@
 Both comparisons take a derivation, its inputs (``derivation.inputs``: e.g. dout, x, gamma, eps
 for batch norm) and the gradients to check (e.g. {"dx": ..., "dgamma": ..., "dbeta": ...}). A
 gradient that differs raises ``GradientMismatch``, an AssertionError that says which gradient is
-wrong, where, by how much, and, when the gradient equals the closed form with one path of the
-graph missing (or with its sign flipped, or counted twice), which path that is.
+wrong, where, by how much, and, when the gradient is a combination of the paths of the graph
+with a wrong coefficient (a path missing, of the wrong sign, counted twice...), which path that is.
+
+The diagnosis is one engine, used by these witnesses and by the lab (``nndl lab check``):
+``explain`` fits a wrong gradient with the values of its terms (``Derivation.terms``, or those of
+``derivations.terms.split``) by least squares, and ``path_mistake`` words each wrong coefficient.
+On symbols the coefficients 0, -1 and 2 are tried exactly instead, and worded the same way.
 """
 
 from __future__ import annotations
@@ -17,8 +22,73 @@ import numpy as np
 from derivations.exact import is_zero, rationalise
 from derivations.records import Derivation
 
-# How a gradient can get one path wrong: the factor its term carries, and the wording.
-PATH_MISTAKES = ((0, "misses"), (-1, "flips the sign of"), (2, "counts twice"))
+# The coefficients a path's term gets from the typical slips (missing, wrong sign, counted
+# twice): those tried on symbols, where there is no least squares.
+PATH_MISTAKES = (0, -1, 2)
+RTOL = 1e-6  # "equal to round-off": far above float64 round-off, far below any real mistake
+
+
+def path_mistake(gradient: str, term, coefficient, expected=1) -> str:
+    """The wording of one path's wrong coefficient, e.g. "dx lacks the path through the mean
+    (-inv_std*sum_j(dxhat[j])/N)"."""
+    if coefficient == 0 or abs(coefficient) <= RTOL:
+        return f"{gradient} lacks {term.description} ({term.formula})"
+    if abs(coefficient + expected) <= RTOL * max(1.0, abs(expected)):
+        return f"{gradient} has {term.description} with the wrong sign ({term.formula})"
+    return (
+        f"{gradient} scales {term.description} ({term.formula}) by {float(coefficient):.3g}, "
+        f"not {expected:g}"
+    )
+
+
+def _matches(got, want) -> bool:
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-12)
+    return float(np.max(np.abs(got - want), initial=0.0)) <= RTOL * scale
+
+
+def explain(gradient: str, got, terms, values, expected=None, context: str = ""):
+    """Explain a wrong gradient as a combination of the terms that make up the right one.
+
+    Least squares finds the coefficients c with ``got = sum of c * value``; if that holds to
+    round-off, every coefficient that differs from the expected one is a named mistake: 0 means
+    the path is missing, -1 that its sign is wrong, and so on.
+
+    Inputs:
+    - gradient: its name, e.g. "dx"
+    - got: the gradient to explain
+    - terms: the ``Term``s of the right gradient
+    - values: the value of each term, arrays of the gradient's shape
+    - expected: the right coefficient of each term (default 1; 0 for a path that must be absent)
+    - context: why a path must be absent, appended to that diagnosis
+
+    Returns:
+    - (the diagnoses, the terms with a wrong coefficient), or None if ``got`` is not a
+      combination of the terms
+    """
+    expected = [1] * len(terms) if expected is None else list(expected)
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if got.shape != np.shape(values[0]) or not np.all(np.isfinite(got)):
+        return None
+    columns = np.stack([np.ravel(value) for value in values], axis=1)
+    target = np.ravel(got)
+    coefficients = np.linalg.lstsq(columns, target, rcond=None)[0]
+    if not _matches(columns @ coefficients, target):
+        return None
+    problems, wrong, extra = [], [], []
+    for term, c, e in zip(terms, coefficients, expected):
+        if abs(c - e) <= RTOL * max(1.0, abs(e)):
+            continue
+        wrong.append(term)
+        if e == 0:
+            extra.append(term.description)
+        else:
+            problems.append(path_mistake(gradient, term, c, e))
+    if extra:
+        problems.append(f"{gradient} must not include {' or '.join(extra)}{context}")
+    return problems, wrong
 
 
 class GradientMismatch(AssertionError):
@@ -29,7 +99,8 @@ class GradientMismatch(AssertionError):
     - output: the gradient that is wrong, e.g. "dx"
     - error: the term-scaled error (numeric check) or None (exact check)
     - index: where the error is largest (numeric) or the first element that differs (exact)
-    - mistake, term: how the gradient gets one path wrong ("misses", a ``Term``), or None
+    - mistake, term: how the gradient gets a path wrong (the diagnosis, e.g. "dx lacks the path
+      through the mean (...)") and the first such ``Term``, or None
     - difference: actual minus derived at ``index`` (exact check), else None
     """
 
@@ -50,7 +121,7 @@ class GradientMismatch(AssertionError):
         message = f"{output} differs from the derived closed form ({derivation}): {detail}"
         if term is not None:
             arrows = " -> ".join(term.path)
-            message += f"; {output} {mistake} {term.description} ({arrows})"
+            message += f"; {mistake} [{arrows}]"
         super().__init__(message)
 
 
@@ -135,14 +206,14 @@ def _worst_index(actual, expected, magnitude) -> tuple[int, ...]:
 
 
 def _numeric_diagnosis(derivation, name, inputs, actual, expected, magnitude, tolerance):
-    """The path mistake that explains ``actual``, if one does."""
-    values = derivation.evaluate_terms(name, inputs)
-    for term in derivation.terms[name]:
-        for factor, mistake in PATH_MISTAKES:
-            wrong = expected + (factor - 1) * values[term.description]
-            if term.expression != 0 and term_scaled_error(actual, wrong, magnitude) <= tolerance:
-                return mistake, term
-    return None, None
+    """The path mistakes that explain ``actual``, if they do: (diagnoses joined, first term)."""
+    terms = [term for term in derivation.terms[name] if term.expression != 0]
+    values = derivation.evaluate_terms(name, inputs, terms)
+    explained = explain(name, actual, terms, [values[t.description] for t in terms])
+    if not explained or not explained[1]:
+        return None, None
+    problems, wrong = explained
+    return "; ".join(problems), wrong[0]
 
 
 def compare_symbolic(
@@ -177,14 +248,21 @@ def compare_symbolic(
 
 
 def _symbolic_diagnosis(derivation, name, inputs, actual, expected, ix):
-    """The path mistake that explains ``actual`` at ``ix``, if one does."""
+    """The path mistake that explains ``actual`` at ``ix``, if one does, tried exactly."""
     values = derivation.evaluate_terms(name, inputs)
     for term in derivation.terms[name]:
-        for factor, mistake in PATH_MISTAKES:
+        for factor in PATH_MISTAKES:
             wrong = expected[ix] + (factor - 1) * values[term.description][ix]
             if term.expression != 0 and is_zero(actual[ix] - wrong):
-                return mistake, term
+                return path_mistake(name, term, factor), term
     return None, None
 
 
-__all__ = ["GradientMismatch", "compare_numeric", "compare_symbolic", "term_scaled_error"]
+__all__ = [
+    "GradientMismatch",
+    "compare_numeric",
+    "compare_symbolic",
+    "explain",
+    "path_mistake",
+    "term_scaled_error",
+]

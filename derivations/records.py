@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from derivations.evaluate import Evaluator
 from derivations.notation import Index, latex
@@ -55,18 +56,37 @@ class Node:
         return {name: _derivative_latex(eq) for name, eq in self.local_derivative.items()}
 
 
+class _PlainPrinter(StrPrinter):
+    """sympy's str, with a sum over the batch written ``sum_j(...)``."""
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        ((var, _, _),) = expr.limits
+        return f"sum_{var}({self._print(expr.function)})"
+
+
 @dataclass(frozen=True)
 class Term:
     """The part of a gradient that flows along one path of the graph.
 
     - path: node names from the input to the output, e.g. ("x", "mu", "xc", "xhat", "out")
     - description: e.g. "the path through the mean"
-    - expression: its contribution, in the vocabulary of the closed form
+    - expression: its contribution, in the vocabulary of the closed form (or, after
+      ``derivations.terms.split(..., via=node)``, through the gradient of ``node``)
     """
 
     path: tuple[str, ...]
     description: str
     expression: sp.Expr
+
+    @property
+    def formula(self) -> str:
+        """One line of plain text, e.g. ``-inv_std*sum_j(dxhat[j])/N``."""
+        return _PlainPrinter().doprint(self.expression)
+
+    @property
+    def latex(self) -> str:
+        """The term in the book's notation."""
+        return latex(self.expression)
 
 
 @dataclass(frozen=True)
@@ -137,9 +157,18 @@ class Derivation:
         return MappingProxyType({name: magnitude(e) for name, e in self.closed_forms.items()})
 
     def evaluator(self, inputs: Mapping[str, Any]) -> Evaluator:
-        """An ``Evaluator`` of this derivation's formulas on arrays (see derivations.evaluate)."""
+        """An ``Evaluator`` of this derivation's formulas on arrays (see derivations.evaluate).
+
+        ``inputs`` may hold the gradient of a node (e.g. ``dxhat``), for terms written through it
+        (``derivations.terms.split(..., via="xhat")``); a node that is not given is computed from
+        its definition."""
+        symbols = dict(self.symbols)
+        for name in inputs:
+            if name not in symbols and name.startswith("d") and name[1:] in symbols:
+                gradient = self.gradient(name)
+                symbols[name] = gradient.base if isinstance(gradient, sp.Indexed) else gradient
         definitions = {n.name: (n.value, n.expression) for n in self.nodes}
-        return Evaluator(self.symbols, definitions, self.indices, inputs)
+        return Evaluator(symbols, definitions, self.indices, inputs)
 
     def evaluate(self, exprs: Mapping[str, sp.Expr], inputs: Mapping[str, Any]) -> dict:
         """Evaluate gradient expressions (closed forms, terms, magnitudes: keyed by gradient
@@ -147,11 +176,17 @@ class Derivation:
         ev = self.evaluator(inputs)
         return {name: ev.array(expr, self._labels(name)) for name, expr in exprs.items()}
 
-    def evaluate_terms(self, gradient: str, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """The value of each path's term of ``gradient`` (e.g. "dx"), by the term's description."""
+    def evaluate_terms(
+        self, gradient: str, inputs: Mapping[str, Any], terms=None
+    ) -> dict[str, np.ndarray]:
+        """The value of each path's term of ``gradient`` (e.g. "dx"), by the term's description.
+
+        ``terms``: the terms to evaluate (default ``self.terms[gradient]``), e.g. those of
+        ``derivations.terms.split`` written through a node's gradient given in ``inputs``."""
         ev = self.evaluator(inputs)
         labels = self._labels(gradient)
-        return {t.description: ev.array(t.expression, labels) for t in self.terms[gradient]}
+        terms = self.terms[gradient] if terms is None else terms
+        return {t.description: np.asarray(ev.array(t.expression, labels)) for t in terms}
 
     def _labels(self, gradient: str) -> tuple[sp.Symbol, ...]:
         symbol = self.own(gradient[1:])

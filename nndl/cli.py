@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
-# Modules that contribute a subcommand, imported lazily so that ``nndl --help`` stays fast.
-SUBCOMMAND_MODULES = ("nndl.data", "nndl.lab", "nndl.book.execute", "nndl.demo")
+# The module that contributes each subcommand. A command line that names a subcommand imports
+# only its module: ``nndl lab check`` must work while a student's layers.py does not import.
+SUBCOMMAND_MODULES = {
+    "data": "nndl.data",
+    "lab": "nndl.lab",
+    "book": "nndl.book.execute",
+    "demo": "nndl.demo",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nndl", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register_cli(subparsers)
+    named = [argv[0]] if argv and argv[0] in SUBCOMMAND_MODULES else list(SUBCOMMAND_MODULES)
+    for command in named:
+        importlib.import_module(SUBCOMMAND_MODULES[command]).register_cli(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     return int(args.func(args) or 0)

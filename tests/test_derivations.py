@@ -37,7 +37,6 @@ def same(a, b) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.batchnorm_backward
 def test_summing_a_kronecker_delta_leaves_a_piecewise_that_holds_for_every_k_in_the_batch():
     mean = sp.Sum(bn.x[j], (j, 0, N - 1)) / N
     raw = sp.diff(mean, bn.x[k]).doit()
@@ -45,7 +44,6 @@ def test_summing_a_kronecker_delta_leaves_a_piecewise_that_holds_for_every_k_in_
     assert collapse(raw, {k: N}) == 1 / N
 
 
-@pytest.mark.batchnorm_backward
 def test_local_derivatives_of_the_batchnorm_graph_are_the_textbook_building_blocks():
     d = derivations.batchnorm_train()
     assert local(d, "mu", "x") == 1 / N
@@ -60,7 +58,6 @@ def test_local_derivatives_of_the_batchnorm_graph_are_the_textbook_building_bloc
     assert local(d, "out", "beta") == 1
 
 
-@pytest.mark.batchnorm_backward
 def test_the_variance_changes_with_x_k_by_2_xk_minus_mean_over_n():
     mean = sp.Sum(bn.x[i], (i, 0, N - 1)) / N
     variance = sp.Sum((bn.x[j] - mean) ** 2, (j, 0, N - 1)) / N
@@ -85,7 +82,6 @@ def test_each_node_has_the_name_nndl_and_the_book_use():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.batchnorm_backward
 def test_staged_gradients_walk_the_graph_backwards_one_node_at_a_time():
     d = derivations.batchnorm_train()
     assert list(d.staged) == [
@@ -108,7 +104,6 @@ def test_staged_gradients_walk_the_graph_backwards_one_node_at_a_time():
     assert same(d.staged["dx"], dxc[i] + dmu / N)
 
 
-@pytest.mark.batchnorm_backward_alt
 def test_batchnorm_closed_form_is_gamma_inv_std_over_n_times_three_terms():
     d = derivations.batchnorm_train()
     dout = d.symbols["dout"]
@@ -120,7 +115,6 @@ def test_batchnorm_closed_form_is_gamma_inv_std_over_n_times_three_terms():
     assert d.closed_forms["dbeta"] == sum_dout
 
 
-@pytest.mark.batchnorm_backward
 def test_dx_splits_into_the_direct_path_the_mean_path_and_the_variance_path():
     d = derivations.batchnorm_train()
     terms = {t.description: t for t in d.terms["dx"]}
@@ -142,7 +136,6 @@ def test_every_simplifying_fact_is_proven_and_the_batch_sum_of_xhat_is_zero():
     assert fact == sp.Eq(sp.Sum(bn.xhat[j], (j, 0, N - 1)), 0)
 
 
-@pytest.mark.batchnorm_backward
 def test_test_mode_batchnorm_is_an_affine_map_of_x():
     d = derivations.batchnorm_test()
     dout = d.symbols["dout"]
@@ -150,7 +143,6 @@ def test_test_mode_batchnorm_is_an_affine_map_of_x():
     assert [t.description for t in d.terms["dx"]] == ["the direct path"]
 
 
-@pytest.mark.affine
 def test_affine_closed_forms_are_the_matrix_products():
     d = derivations.affine_layer()
     x, w, dout = (d.symbols[name] for name in ("x", "w", "dout"))
@@ -160,7 +152,6 @@ def test_affine_closed_forms_are_the_matrix_products():
     assert d.closed_forms["db"] == sp.Sum(dout[j, m], (j, 0, N - 1))
 
 
-@pytest.mark.losses
 def test_softmax_gradient_is_probabilities_minus_labels_over_n():
     d = derivations.softmax_loss()
     x, y, lse = (d.symbols[name] for name in ("x", "y", "lse"))
@@ -173,13 +164,11 @@ def test_softmax_gradient_is_probabilities_minus_labels_over_n():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.batchnorm_backward
 @pytest.mark.parametrize("n", range(1, 7))
 def test_batchnorm_closed_forms_equal_brute_force_differentiation_exactly(n):
     assert verify_by_brute_force(derivations.batchnorm_train(), {"N": n}) == n + 2
 
 
-@pytest.mark.batchnorm_backward
 @pytest.mark.parametrize("n", [1, 3])
 def test_test_mode_closed_forms_equal_brute_force_differentiation_exactly(n):
     assert verify_by_brute_force(derivations.batchnorm_test(), {"N": n}) == n + 2
@@ -199,7 +188,6 @@ def test_closed_forms_of_the_other_layers_equal_brute_force_differentiation(name
     assert verify_by_brute_force(derivations.DERIVATIONS[name](), sizes) == count
 
 
-@pytest.mark.batchnorm_backward
 def test_brute_force_catches_a_closed_form_that_misses_the_mean_path():
     d = derivations.batchnorm_train()
     mean_path = next(t for t in d.terms["dx"] if t.description == "the path through the mean")

@@ -1,10 +1,11 @@
 """The lab's grading checks: one test per task (the task's marker selects it, so ``pytest -m
 batchnorm_backward`` runs the diagnosing check too), the report of ``nndl lab check``, and the
-per-path terms of ``derivations.terms`` that the diagnoses are built from.
+per-path terms (``nndl.lab.terms``) that the diagnoses are built from.
 
 In a student copy these tests fail task by task until the student's code passes the checks.
 """
 
+import json
 import re
 
 import numpy as np
@@ -12,10 +13,10 @@ import pytest
 
 import nndl.fc_net
 from derivations.batchnorm import batchnorm_test, batchnorm_train
-from derivations.terms import batchnorm_dx_terms, batchnorm_terms, evaluated
 from nndl.cli import main
-from nndl.lab import TASKS, check_task, format_report
+from nndl.lab import TASKS, check_task, format_report, gradescope_results
 from nndl.lab.student import stub_message
+from nndl.lab.terms import batchnorm_dx_terms, batchnorm_terms, loss_dx_terms
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,9 @@ def test_an_exception_in_the_implementation_is_reported_with_its_line():
         raise ValueError("operands could not be broadcast")
 
     (problem,) = check_task("relu", relu_forward=relu_forward).problems
-    assert problem.startswith("raised ValueError: operands could not be broadcast (test_lab.py:")
+    assert problem.startswith(
+        "raised ValueError: operands could not be broadcast (tests/test_lab.py:"
+    )
     assert problem.endswith("in relu_forward)")
 
 
@@ -102,7 +105,7 @@ def test_a_dx_that_is_no_combination_of_the_paths_gets_its_relative_error():
 
 
 # --------------------------------------------------------------------------------------------
-# derivations.terms: the paths of the chain rule
+# The paths of the chain rule, as the lab fits them (nndl.lab.terms)
 # --------------------------------------------------------------------------------------------
 
 
@@ -123,37 +126,118 @@ def _batchnorm_inputs(mode, rng):
 @pytest.mark.parametrize("mode, derivation", [("train", batchnorm_train), ("test", batchnorm_test)])
 def test_the_batchnorm_dx_terms_add_up_to_the_derived_closed_form(rng, mode, derivation):
     inputs = _batchnorm_inputs(mode, rng)
-    terms = batchnorm_dx_terms(
+    _, values = batchnorm_dx_terms(
         mode, inputs["dout"] * inputs["gamma"], inputs["xhat"], inputs["inv_std"]
     )
     closed_form = derivation().evaluate(derivation().closed_forms, inputs)["dx"]
-    np.testing.assert_allclose(
-        sum(value for _, value in terms), closed_form, rtol=1e-12, atol=1e-14
-    )
+    np.testing.assert_allclose(sum(values), closed_form, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.batchnorm_backward
 def test_batchnorm_dx_has_three_paths_in_train_mode_and_only_the_direct_one_in_test_mode():
-    formulas = {term.label: term.formula for term in batchnorm_terms("train")}
+    formulas = {term.description: term.formula for term in batchnorm_terms("train")}
     # The path through the mean and then the variance is 0 (xc sums to 0): it is left out.
     assert formulas == {
         "the direct path": "inv_std*dxhat[i]",
         "the path through the mean": "-inv_std*sum_j(dxhat[j])/N",
         "the path through the variance": "-inv_std*xhat[i]*sum_j(dxhat[j]*xhat[j])/N",
     }
-    assert [term.label for term in batchnorm_terms("test")] == ["the direct path"]
+    assert [term.description for term in batchnorm_terms("test")] == ["the direct path"]
     assert batchnorm_terms("train")[1].path == ("x", "mu", "xc", "xhat", "out")
 
 
 @pytest.mark.losses
 def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rng):
-    from derivations.softmax import softmax_loss
-
     x, y = rng.standard_normal((5, 3)), np.eye(3)[[0, 2, 1, 1, 0]]
-    terms = {
-        "lse" in term.path: value
-        for term, value in evaluated(softmax_loss(), "dx", {"x": x, "y": y})
-    }
+    terms = {"lse" in term.path: value for term, value in zip(*loss_dx_terms("softmax", x, y))}
     probabilities = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(terms[False], -y / 5, rtol=1e-12)
     np.testing.assert_allclose(terms[True], probabilities / 5, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# A student module that does not import
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "broken, tasks",
+    [
+        ("nndl/layers.py", {"affine", "relu", "dropout", "losses"}),
+        ("nndl/optim.py", {"optim"}),
+        (
+            "nndl/batchnorm.py",
+            {"batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"},
+        ),
+    ],
+)
+def test_a_module_with_a_syntax_error_fails_its_own_tasks_with_file_and_line(
+    tmp_path, broken, tasks
+):
+    import shutil
+    import subprocess
+    import sys
+
+    from nndl.lab.student import project_root
+
+    for package in ("nndl", "derivations"):
+        shutil.copytree(project_root() / package, tmp_path / package)
+    with open(tmp_path / broken, "a", encoding="utf-8") as file:
+        file.write("\ndef half_written(:\n")
+    line = (tmp_path / broken).read_text(encoding="utf-8").count("\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "nndl", "lab", "check"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[:-1])
+    assert set(lines) == set(TASKS)
+    for task in tasks:
+        assert lines[task].startswith(f"FAIL  {broken}:{line}: SyntaxError"), lines[task]
+    for task in set(TASKS) - tasks - {"fc_net"}:
+        assert "SyntaxError" not in lines[task], lines[task]
+
+
+# --------------------------------------------------------------------------------------------
+# Grades an autograder reads
+# --------------------------------------------------------------------------------------------
+
+
+def test_lab_check_json_prints_one_object_per_task_with_the_documented_fields(capsys):
+    assert main(["lab", "check", "--json", "relu", "affine"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["task"] for r in records] == ["relu", "affine"]
+    for record in records:
+        assert set(record) == {"task", "passed", "diagnosis", "points", "max_points"}
+        assert record["passed"] is True and record["diagnosis"] == ""
+        assert record["points"] == record["max_points"] == TASKS[record["task"]].points
+
+
+def test_lab_check_writes_gradescope_results_with_a_score_per_task(tmp_path, capsys):
+    def wrong_relu_backward(dout, cache):
+        return dout
+
+    results = [check_task("relu", relu_backward=wrong_relu_backward), check_task("affine")]
+    written = gradescope_results(results)
+    # Gradescope's format: a total score and a list of tests with name, score, max_score, output.
+    assert set(written) >= {"score", "tests"}
+    for test in written["tests"]:
+        assert {"name", "score", "max_score", "output"} <= set(test)
+    relu, affine = written["tests"]
+    assert relu["score"] == 0 and relu["max_score"] == TASKS["relu"].points
+    assert relu["output"].startswith("FAIL: relu passes gradient where x <= 0")
+    assert affine["score"] == affine["max_score"] == TASKS["affine"].points
+    assert written["score"] == TASKS["affine"].points
+
+    target = tmp_path / "results" / "results.json"
+    assert main(["lab", "check", "--gradescope", str(target), "affine"]) == 0
+    assert json.loads(target.read_text())["tests"][0]["name"] == "affine (chapter 6)"
+    assert capsys.readouterr().out.endswith("1 of 1 tasks pass\n")
+
+
+def test_the_points_of_the_tasks_add_up_to_100():
+    assert sum(task.points for task in TASKS.values()) == 100

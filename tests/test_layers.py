@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nndl.gradient_check import eval_numerical_gradient_array, rel_error
+from nndl.lab.reference import batchnorm_reference
 from nndl.layers import (
     affine_backward,
     affine_forward,
@@ -22,7 +23,16 @@ from nndl.layers import (
 )
 from tests.strategies import batches, float_dtypes, like, offset_and_scaled, seeds
 
-BACKWARDS = [batchnorm_backward, batchnorm_backward_alt]
+# Each backward carries its own task's marker; both are graded on the reference forward's cache,
+# so that a slip in batchnorm_forward (its own task) does not fail them.
+BACKWARDS = [
+    pytest.param(batchnorm_backward, marks=pytest.mark.batchnorm_backward, id="batchnorm_backward"),
+    pytest.param(
+        batchnorm_backward_alt,
+        marks=pytest.mark.batchnorm_backward_alt,
+        id="batchnorm_backward_alt",
+    ),
+]
 # eps must be > 0; this one vanishes next to any variance here, so results are as with eps = 0.
 TINY_EPS = float(np.finfo(np.float64).tiny)
 
@@ -203,9 +213,7 @@ def test_batchnorm_rejects_bad_input_with_a_clear_message(x, gamma, beta, bn_par
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.batchnorm_backward
-@pytest.mark.batchnorm_backward_alt
-@pytest.mark.parametrize("backward", BACKWARDS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("backward", BACKWARDS)
 def test_batchnorm_backward_matches_numerical_gradient_at_n4_d5(rng, backward):
     N, D = 4, 5
     x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
@@ -213,19 +221,17 @@ def test_batchnorm_backward_matches_numerical_gradient_at_n4_d5(rng, backward):
     dout = rng.standard_normal((N, D))
 
     def forward(x, gamma, beta):
-        return batchnorm_forward(x, gamma, beta, {"mode": "train"})[0]
+        return batchnorm_reference(x, gamma, beta, {"mode": "train"})[0]
 
     expected = numeric_grads(forward, [x, gamma, beta], dout)
-    _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    _, cache = batchnorm_reference(x, gamma, beta, {"mode": "train"})
     dx, dgamma, dbeta = backward(dout, cache)
     assert rel_error(dx, expected[0]) < 1e-7
     assert rel_error(dgamma, expected[1]) < 1e-9
     assert rel_error(dbeta, expected[2]) < 1e-9
 
 
-@pytest.mark.batchnorm_backward
-@pytest.mark.batchnorm_backward_alt
-@pytest.mark.parametrize("backward", BACKWARDS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("backward", BACKWARDS)
 def test_batchnorm_backward_in_test_mode_treats_running_statistics_as_constants(rng, backward):
     x = rng.standard_normal((6, 3))
     gamma, beta, dout = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal((6, 3))
@@ -234,18 +240,27 @@ def test_batchnorm_backward_in_test_mode_treats_running_statistics_as_constants(
         "running_mean": rng.standard_normal(3),
         "running_var": rng.uniform(0.5, 2, 3),
     }
-    (expected,) = numeric_grads(lambda v: batchnorm_forward(v, gamma, beta, bn_param)[0], [x], dout)
-    _, cache = batchnorm_forward(x, gamma, beta, bn_param)
+    (expected,) = numeric_grads(
+        lambda v: batchnorm_reference(v, gamma, beta, bn_param)[0], [x], dout
+    )
+    _, cache = batchnorm_reference(x, gamma, beta, bn_param)
     assert rel_error(backward(dout, cache)[0], expected) < 1e-8
 
 
 @pytest.mark.batchnorm_backward_alt
 @given(x=batches(dtype=np.float64), seed=seeds)
-def test_alt_backward_equals_staged_backward_to_round_off(x, seed):
+def test_alt_backward_equals_the_derived_closed_form_to_round_off(x, seed):
+    from derivations import batchnorm_train
+
     gamma, beta = like(x, seed, x.shape[1:]), like(x, seed + 1, x.shape[1:])
     dout = like(x, seed + 2)
-    _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    staged, alt = batchnorm_backward(dout, cache), batchnorm_backward_alt(dout, cache)
+    _, cache = batchnorm_reference(x, gamma, beta, {"mode": "train"})
+    # The derived closed forms, not the staged backward: that is another task.
+    derivation = batchnorm_train()
+    inputs = {"dout": dout, "gamma": gamma, "xhat": cache.xhat, "inv_std": cache.inv_std}
+    derived = derivation.evaluate(derivation.closed_forms, inputs)
+    staged = derived["dx"], derived["dgamma"], derived["dbeta"]
+    alt = batchnorm_backward_alt(dout, cache)
     # Relative to the largest term of the closed form: dx itself can be ~0.
     scale = np.abs(gamma * cache.inv_std * dout).max()
     assert np.abs(staged[0] - alt[0]).max() <= 1e-12 * scale * x.shape[0]
@@ -255,11 +270,9 @@ def test_alt_backward_equals_staged_backward_to_round_off(x, seed):
         )
 
 
-@pytest.mark.batchnorm_backward
-@pytest.mark.batchnorm_backward_alt
-@pytest.mark.parametrize("backward", BACKWARDS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("backward", BACKWARDS)
 def test_batchnorm_backward_rejects_a_dout_of_the_wrong_shape(backward):
-    _, cache = batchnorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), {})
+    _, cache = batchnorm_reference(np.ones((4, 3)), np.ones(3), np.zeros(3), {})
     with pytest.raises(ValueError, match=r"dout must have shape \(4, 3\)"):
         backward(np.ones((3, 4)), cache)
     with pytest.raises(TypeError, match="BatchNormCache"):
@@ -300,18 +313,19 @@ def test_batchnorm_output_is_invariant_to_an_affine_change_of_the_input(x, seed,
     np.testing.assert_allclose(moved, out, atol=tol * (1 + np.abs(gamma).max()))
 
 
-@pytest.mark.batchnorm_backward
-@pytest.mark.batchnorm_backward_alt
-@pytest.mark.parametrize("backward", BACKWARDS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("backward", BACKWARDS)
 @given(x=batches(), seed=seeds)
 def test_batchnorm_dx_sums_to_zero_over_the_batch_and_keeps_the_dtype(backward, x, seed):
     gamma, beta, dout = like(x, seed, x.shape[1:]), like(x, seed + 1, x.shape[1:]), like(x, seed)
-    _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    _, cache = batchnorm_reference(x, gamma, beta, {"mode": "train"})
     dx, dgamma, dbeta = backward(dout, cache)
     assert dx.dtype == dgamma.dtype == dbeta.dtype == x.dtype
     scale = np.abs(gamma * cache.inv_std * dout).sum(axis=0)
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
-    assert np.all(np.abs(dx.sum(axis=0)) <= tol * scale)
+    # A closed form sums to -gamma * inv_std * sum(xhat) * dgamma / N: 0 only if the cache's xhat
+    # sums to 0, which in float32 it does not for a nearly constant feature (x - mean rounds).
+    residual = np.abs(gamma * cache.inv_std * cache.xhat.sum(axis=0) * dgamma) / x.shape[0]
+    assert np.all(np.abs(dx.sum(axis=0)) <= tol * scale + 2 * residual)
 
 
 # --------------------------------------------------------------------------------------------

@@ -312,10 +312,10 @@ def test_the_witnesses_name_the_missing_path_through_the_mean():
     numeric = layernorm_case(
         *float_arrays(rng, (4, 5), 5), 1e-5, layernorm_backward_without_the_mean_path
     )
-    with pytest.raises(GradientMismatch, match=r"dx misses the path through the mean \(x -> mu"):
+    with pytest.raises(GradientMismatch, match=r"dx lacks the path through the mean .*\[x -> mu"):
         compare_numeric(*numeric)
     exact = layernorm_case(*symbols((2, 2), 2), EPS, layernorm_backward_without_the_mean_path)
-    with pytest.raises(GradientMismatch, match=r"dx misses the path through the mean"):
+    with pytest.raises(GradientMismatch, match=r"dx lacks the path through the mean"):
         compare_symbolic(*exact)
 
 

@@ -4,7 +4,9 @@
   every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block replaced by a
   ``NotImplementedError`` that names the task and the chapter that explains it.
 - ``nndl lab check [TASK ...]`` grades the tasks (``nndl.lab.checks``) and prints one line per
-  task: PASS, or FAIL with a diagnosis such as "dx lacks the path through the mean".
+  task: PASS, or FAIL with a diagnosis such as "dx lacks the path through the mean"; ``--json``
+  prints the same as one JSON object per task, ``--gradescope FILE`` writes Gradescope's
+  autograder results.
 
 The tasks, their chapters and their checks are listed once, in ``nndl.lab.tasks.TASKS``; each
 task is also a pytest marker (``pytest -m batchnorm_backward``).
@@ -13,6 +15,7 @@ task is also a pytest marker (``pytest -m batchnorm_backward``).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 import warnings
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from nndl.lab.student import STUB_MESSAGE, LabError, fill_solutions, make_student_copy
-from nndl.lab.tasks import TASKS
+from nndl.lab.tasks import TASKS, missing_requirements
 
 __all__ = [
     "TASKS",
@@ -31,6 +34,7 @@ __all__ = [
     "check_task",
     "fill_solutions",
     "format_report",
+    "gradescope_results",
     "make_student_copy",
     "register_cli",
 ]
@@ -47,6 +51,26 @@ class TaskResult:
     def passed(self) -> bool:
         return not self.problems
 
+    @property
+    def diagnosis(self) -> str:
+        """The problems in one line ("" when the task passes)."""
+        return "; ".join(self.problems)
+
+    @property
+    def points(self) -> int:
+        """The points earned: all of the task's (``Task.points``) or none."""
+        return TASKS[self.task].points if self.passed else 0
+
+    def record(self) -> dict:
+        """The result as ``nndl lab check --json`` prints it."""
+        return {
+            "task": self.task,
+            "passed": self.passed,
+            "diagnosis": self.diagnosis,
+            "points": self.points,
+            "max_points": TASKS[self.task].points,
+        }
+
     def line(self, width: int = 24) -> str:
         """The task's line of the report."""
         status = "PASS" if self.passed else "FAIL  " + "; ".join(self.problems)
@@ -60,10 +84,32 @@ def _not_implemented(task: str, error: NotImplementedError) -> str:
     return f"not implemented yet: see chapter {TASKS[task].chapter} ({error})"
 
 
+def _where(filename: str, lineno) -> str:
+    """``filename:lineno``, relative to the project when the file is in it."""
+    path = Path(filename)
+    try:
+        path = path.resolve().relative_to(Path(__file__).resolve().parents[2])
+    except ValueError:
+        pass
+    return f"{path.as_posix()}:{lineno}"
+
+
 def _raised(error: Exception) -> str:
-    """An exception as a diagnosis, with the line of code that raised it."""
-    frame = traceback.extract_tb(error.__traceback__)[-1]
-    where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    """An exception as a diagnosis, with the line of code that raised it: for a module that does
+    not compile, the file and line of the syntax error; otherwise the innermost frame of real
+    code (importlib's frozen frames say nothing to a student)."""
+    if isinstance(error, SyntaxError):
+        return (
+            f"{_where(error.filename or '?', error.lineno)}: {type(error).__name__}: {error.msg} "
+            "(the module does not compile, so nothing in it can be graded)"
+        )
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith("<")
+    ]
+    if not frames:
+        return f"raised {type(error).__name__}: {error}"
+    frame = frames[-1]
+    where = f"{_where(frame.filename, frame.lineno)} in {frame.name}"
     return f"raised {type(error).__name__}: {error} ({where})"
 
 
@@ -82,6 +128,11 @@ def check_task(name: str, **implementations) -> TaskResult:
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; the tasks are: {', '.join(TASKS)}")
     task = TASKS[name]
+    # Graded on its own code only: a task that calls other tasks' code waits for them.
+    if not implementations:
+        waiting = missing_requirements(task, lambda required: check_task(required).passed)
+        if waiting:
+            return TaskResult(name, (waiting,))
     try:
         # Inside the try: a student's module that does not even import is a diagnosis too.
         arguments = {**task.implementations(), **implementations}
@@ -97,6 +148,28 @@ def check_task(name: str, **implementations) -> TaskResult:
     # One slip can show in several outputs (the unbiased variance in out, running_var and the
     # cache): say it once.
     return TaskResult(name, tuple(dict.fromkeys(problems)))
+
+
+def gradescope_results(results) -> dict:
+    """Gradescope's autograder results (``results.json``): one test per task, named after it,
+    with its score, its maximum and the diagnosis as output, and the total score."""
+    results = list(results)
+    tests = [
+        {
+            "name": f"{r.task} (chapter {TASKS[r.task].chapter})",
+            "score": r.points,
+            "max_score": TASKS[r.task].points,
+            "output": "PASS" if r.passed else "FAIL: " + r.diagnosis,
+            "visibility": "visible",
+        }
+        for r in results
+    ]
+    return {
+        "score": sum(r.points for r in results),
+        "output": format_report(results).splitlines()[-1],
+        "visibility": "visible",
+        "tests": tests,
+    }
 
 
 def format_report(results) -> str:
@@ -130,6 +203,17 @@ def register_cli(subparsers) -> None:
         epilog="tasks: " + ", ".join(f"{t.name} (ch. {t.chapter})" for t in TASKS.values()),
     )
     check.add_argument("tasks", nargs="*", metavar="TASK", help="tasks to check (default: all)")
+    check.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per line and task: task, passed, diagnosis, points, max_points",
+    )
+    check.add_argument(
+        "--gradescope",
+        metavar="RESULTS_JSON",
+        help="also write Gradescope's autograder results to this file (e.g. /autograder/results/"
+        "results.json)",
+    )
     check.set_defaults(func=_run_check)
 
 
@@ -156,5 +240,13 @@ def _run_check(args) -> int:
         )
         return 2
     results = [check_task(name) for name in args.tasks or TASKS]
-    print(format_report(results))
+    if args.json:
+        print("\n".join(json.dumps(r.record(), ensure_ascii=False) for r in results))
+    else:
+        print(format_report(results))
+    if args.gradescope:
+        target = Path(args.gradescope)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(gradescope_results(results), indent=2, ensure_ascii=False)
+        target.write_text(text + "\n", encoding="utf-8")
     return 0 if all(r.passed for r in results) else 1

@@ -17,22 +17,22 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from nndl.lab.readme import student_readme
 from nndl.lab.tasks import FUNCTION_TASKS, TASKS
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 
-# Files that would give the solutions away: the wrong implementations (each is the solution with
-# one mistake) and the tests that compare the copy with the solution.
-INSTRUCTOR_ONLY = frozenset(
-    {
-        "tests/test_lab_diagnoses.py",
-        "tests/test_naming.py",
-        "tests/test_student_copy.py",
-        "tests/test_witnesses_wrong.py",
-        "tests/wrong_implementations.py",
-    }
-)
+# The folders the student copy leaves out: the instructor's tests (the catalogues of wrong and of
+# correct implementations, each one slip from or another form of the solution, the tests that
+# compare the copy with the solution, the book's build checks) and the instructor's CI script.
+INSTRUCTOR_ONLY = ("tests/instructor/", ".ci/")
+
+
+def instructor_only(name: str) -> bool:
+    """Whether the project file ``name`` (relative, POSIX separators) stays out of the copy."""
+    return name.startswith(INSTRUCTOR_ONLY)
+
 
 # Directories never copied when the project is not a git checkout (git ignores them otherwise).
 NOT_COPIED = frozenset(
@@ -152,15 +152,24 @@ def student_source(path: str, text: str, titles: dict[int, str]) -> str:
     return "".join(lines)
 
 
+def chapter_notebooks(root: Path) -> dict[int, Path]:
+    """Chapter number -> notebook (``root/book/NN_*.ipynb``) of every task's chapter; raises
+    ``LabError`` if one is missing."""
+    notebooks = {}
+    for chapter in sorted({task.chapter for task in TASKS.values()}):
+        found = sorted((root / "book").glob(f"{chapter:02d}_*.ipynb"))
+        if len(found) != 1:
+            raise LabError(f"need one chapter {chapter} notebook book/{chapter:02d}_*.ipynb")
+        notebooks[chapter] = found[0]
+    return notebooks
+
+
 def chapter_titles(root: Path) -> dict[int, str]:
     """Chapter number -> title (the first ``# `` heading) of every task's chapter in
     ``root/book``; raises ``LabError`` if a chapter's notebook is missing or has no title."""
     titles = {}
-    for chapter in sorted({task.chapter for task in TASKS.values()}):
-        notebooks = sorted((root / "book").glob(f"{chapter:02d}_*.ipynb"))
-        if len(notebooks) != 1:
-            raise LabError(f"need one chapter {chapter} notebook book/{chapter:02d}_*.ipynb")
-        cells = json.loads(notebooks[0].read_text(encoding="utf-8"))["cells"]
+    for chapter, notebook in chapter_notebooks(root).items():
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         headings = [
             line[2:].strip()
             for cell in cells
@@ -169,7 +178,7 @@ def chapter_titles(root: Path) -> dict[int, str]:
             if line.startswith("# ")
         ]
         if not headings:
-            raise LabError(f"{notebooks[0].relative_to(root)} has no '# ' title")
+            raise LabError(f"{notebook.relative_to(root)} has no '# ' title")
         titles[chapter] = re.sub(r"^\d+\.\s*", "", headings[0])  # "6. The network" -> "The network"
     return titles
 
@@ -252,7 +261,8 @@ def make_student_copy(outdir, root=None) -> list[SolutionBlock]:
     """Write the student copy of the project at ``root`` (default: this checkout) to ``outdir``.
 
     Solution blocks become ``NotImplementedError`` stubs, the chapters in ``book/`` lose their
-    outputs, the instructor-only files are left out; everything else is copied as it is.
+    outputs, the README is the student's (``nndl.lab.readme``), the instructor-only folders are
+    left out; everything else is copied as it is.
 
     Inputs:
     - outdir: a folder that does not exist yet or is empty, outside the source tree
@@ -265,7 +275,7 @@ def make_student_copy(outdir, root=None) -> list[SolutionBlock]:
     outdir = Path(outdir).resolve()
     _check_outdir(outdir, root)
     titles = chapter_titles(root)
-    files = [name for name in project_files(root) if name not in INSTRUCTOR_ONLY]
+    files = [name for name in project_files(root) if not instructor_only(name)]
     # Find every block before writing anything, so that a marker problem leaves no half copy.
     blocks = {
         name: find_solution_blocks(name, (root / name).read_text(encoding="utf-8"))
@@ -290,8 +300,13 @@ def make_student_copy(outdir, root=None) -> list[SolutionBlock]:
             target.write_text(cleared_notebook(source.read_text(encoding="utf-8")), "utf-8")
         elif name == "pyproject.toml":
             target.write_text(student_pyproject(source.read_text(encoding="utf-8")), "utf-8")
+        elif name == "README.md":
+            notebooks = {
+                c: p.relative_to(root).as_posix() for c, p in chapter_notebooks(root).items()
+            }
+            target.write_text(student_readme(titles, notebooks), "utf-8")
         else:
-            shutil.copy2(source, target)  # copy2 keeps the mode: .ci/run stays executable
+            shutil.copy2(source, target)  # copy2 keeps the mode: a script stays executable
     return replaced
 
 

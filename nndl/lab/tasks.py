@@ -26,6 +26,9 @@ class Task:
     - functions: qualified names of the functions (in ``module``) that hold its solution blocks
     - check: the grading function; its parameters are named after the implementations (attributes
       of ``module``) it grades, and it returns the list of problems found (empty: passed)
+    - points: what the task is worth in an autograder (``nndl lab check --gradescope``)
+    - requires: the tasks whose code this task's code calls (the network calls the layers): it
+      is graded once they pass, so that its verdict is about its own code
     """
 
     name: str
@@ -33,6 +36,8 @@ class Task:
     module: str
     functions: tuple[str, ...]
     check: Callable[..., list[str]]
+    points: int
+    requires: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -50,15 +55,21 @@ TASKS: dict[str, Task] = {
     task.name: task
     for task in (
         Task(
-            "affine", 6, "nndl.layers", ("affine_forward", "affine_backward"), checks.check_affine
+            "affine",
+            6,
+            "nndl.layers",
+            ("affine_forward", "affine_backward"),
+            checks.check_affine,
+            10,
         ),
-        Task("relu", 6, "nndl.layers", ("relu_forward", "relu_backward"), checks.check_relu),
+        Task("relu", 6, "nndl.layers", ("relu_forward", "relu_backward"), checks.check_relu, 5),
         Task(
             "batchnorm_forward",
             2,
             "nndl.batchnorm",
             ("batch_statistics", "batchnorm_forward"),
             checks.check_batchnorm_forward,
+            15,
         ),
         Task(
             "batchnorm_backward",
@@ -66,6 +77,7 @@ TASKS: dict[str, Task] = {
             "nndl.batchnorm",
             ("batchnorm_backward",),
             checks.check_batchnorm_backward,
+            20,
         ),
         Task(
             "batchnorm_backward_alt",
@@ -73,6 +85,7 @@ TASKS: dict[str, Task] = {
             "nndl.batchnorm",
             ("batchnorm_backward_alt",),
             checks.check_batchnorm_backward_alt,
+            10,
         ),
         Task(
             "dropout",
@@ -80,8 +93,9 @@ TASKS: dict[str, Task] = {
             "nndl.layers",
             ("dropout_forward", "dropout_backward"),
             checks.check_dropout,
+            10,
         ),
-        Task("losses", 6, "nndl.layers", ("svm_loss", "softmax_loss"), checks.check_losses),
+        Task("losses", 6, "nndl.layers", ("svm_loss", "softmax_loss"), checks.check_losses, 10),
         Task(
             "fc_net",
             6,
@@ -92,10 +106,25 @@ TASKS: dict[str, Task] = {
                 "FullyConnectedNet.loss",
             ),
             checks.check_fc_net,
+            10,
+            ("affine", "relu", "batchnorm_forward", "batchnorm_backward_alt", "dropout", "losses"),
         ),
-        Task("optim", 7, "nndl.optim", ("sgd_momentum", "rmsprop", "adam"), checks.check_optim),
+        Task("optim", 7, "nndl.optim", ("sgd_momentum", "rmsprop", "adam"), checks.check_optim, 10),
     )
 }
+
+
+def missing_requirements(task: Task, passed: Callable[[str], bool]) -> str | None:
+    """Why ``task`` cannot be graded yet (``passed(name)``: whether task ``name`` passes), or
+    None when every task it requires passes."""
+    failing = [name for name in task.requires if not passed(name)]
+    if not failing:
+        return None
+    return (
+        f"graded once {', '.join(failing)} pass{'es' if len(failing) == 1 else ''}: "
+        f"{task.name} calls their code (nndl lab check {' '.join(failing)})"
+    )
+
 
 # (module file, function) -> task: which task a solution block belongs to.
 FUNCTION_TASKS: dict[tuple[str, str], str] = {

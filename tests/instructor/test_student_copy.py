@@ -23,6 +23,7 @@ from nndl.lab.student import (
     INSTRUCTOR_ONLY,
     STUB_MESSAGE,
     find_solution_blocks,
+    instructor_only,
     project_root,
     student_source,
 )
@@ -38,11 +39,11 @@ def student_copy(tmp_path_factory):
     return outdir, make_student_copy(outdir)
 
 
-def run_in(copy: Path, *args: str) -> subprocess.CompletedProcess:
+def run_in(copy: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run this Python in the copy, importing nndl and derivations from the copy."""
     env = {**os.environ, "PYTHONPATH": str(copy)}
     return subprocess.run(
-        [sys.executable, *args], cwd=copy, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, *args], cwd=copy, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -53,14 +54,16 @@ def test_the_copy_has_the_project_layout_without_the_instructor_only_files(stude
         "README.md",
         "_config.yml",
         "_toc.yml",
-        "nndl/lab/checks.py",
+        "nndl/lab/checks/batchnorm.py",
         "derivations/terms.py",
         "tests/test_lab.py",
         "book/06_network.ipynb",
     ):
         assert (copy / name).is_file(), name
-    assert os.access(copy / ".ci/run", os.X_OK)
-    assert not any((copy / name).exists() for name in INSTRUCTOR_ONLY)
+    assert not (copy / ".ci").exists(), "the instructor's CI script is not the student's"
+    assert not any((copy / folder).exists() for folder in INSTRUCTOR_ONLY)
+    assert instructor_only("tests/instructor/test_student_copy.py")
+    assert not instructor_only("tests/test_lab.py")
     assert not (copy / ".venv").exists() and not (copy / ".git").exists()
 
 
@@ -93,6 +96,8 @@ def test_the_copys_checks_fail_task_by_task_with_the_not_implemented_message(stu
     lines = result.stdout.splitlines()
     for line, task in zip(lines, TASKS.values()):
         expected = rf"{task.name} +FAIL  not implemented yet: see chapter {task.chapter} \(\S+\)"
+        if task.requires:  # fc_net waits for the layers it calls
+            expected = rf"{task.name} +FAIL  graded once {', '.join(task.requires)} pass: .*"
         assert re.fullmatch(expected, line), line
     assert lines[-1] == f"0 of {len(TASKS)} tasks pass"
 
@@ -115,8 +120,10 @@ def test_filling_the_solutions_back_gives_the_instructors_files_byte_for_byte(
                 json.loads(p.read_text(encoding="utf-8"))["cells"] for p in (path, ROOT / name)
             ]
             assert [c["source"] for c in cells[0]] == [c["source"] for c in cells[1]], name
+        elif name == "README.md":
+            assert path.read_text(encoding="utf-8").startswith("# nndl lab:"), "not the student's"
         elif name == "pyproject.toml":
-            # The one deliberate difference: chapters without outputs run under --nbval-lax.
+            # Chapters without outputs run under --nbval-lax.
             text = path.read_text(encoding="utf-8")
             assert text == (ROOT / name).read_text(encoding="utf-8").replace(
                 "--nbval ", "--nbval-lax "
@@ -124,6 +131,43 @@ def test_filling_the_solutions_back_gives_the_instructors_files_byte_for_byte(
             assert "--nbval-lax --nbval-current-env" in text
         else:
             assert path.read_bytes() == (ROOT / name).read_bytes(), name
+
+
+def test_the_copys_readme_lists_every_task_with_its_file_chapter_and_how_to_check_it(
+    student_copy,
+):
+    copy, _ = student_copy
+    readme = (copy / "README.md").read_text(encoding="utf-8")
+    for task in TASKS.values():
+        row = next(line for line in readme.splitlines() if f"| `{task.name}` |" in line)
+        assert f"`{task.path}`" in row and f"| {task.chapter}. " in row, row
+        assert all(f"`{function}`" in row for function in task.functions), row
+    for command in ("jupyter lab book/", "nndl lab check", "pytest -m", "--json", "pip install"):
+        assert command in readme, command
+    assert "'.[student]'" in readme and "jupyterlab" in (copy / "pyproject.toml").read_text()
+
+
+# A path a file of the copy names: under one of the project's folders, or the CI script.
+PATH = re.compile(r"(?<![\w/.-])((?:\.ci|nndl|derivations|tests|book|benchmarks)/[\w./-]*\w/?)")
+
+
+def test_no_file_of_the_copy_names_a_file_the_copy_does_not_have(student_copy):
+    copy, _ = student_copy
+    missing = []
+    for path in copy.rglob("*"):
+        if not path.is_file() or path.suffix not in (".py", ".md", ".toml", ".ipynb", ".yml"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if path.name == "student.py":
+            # The lab's own list of what the copy leaves out names what it leaves out.
+            literal = "(" + ", ".join(f'"{folder}"' for folder in INSTRUCTOR_ONLY) + ")"
+            text = "".join(text.split(literal))
+        for name in set(PATH.findall(text)):
+            # _toc.yml names chapters without their suffix; _build is the book's build output.
+            if "_build" in name or (copy / name).exists() or list(copy.glob(name + ".*")):
+                continue
+            missing.append(f"{path.relative_to(copy)} names {name}")
+    assert not missing
 
 
 def test_the_chapters_of_the_copy_have_no_outputs(student_copy):
@@ -223,3 +267,15 @@ def test_each_chapter_runs_up_to_the_first_unimplemented_function_and_stops_ther
             name, message = outcome
             assert name == "NotImplementedError" and STUB_MESSAGE.match(message), (chapter, outcome)
     assert any(outcomes.values()), "no chapter reached an unimplemented function"
+
+
+@pytest.mark.slow
+def test_the_copys_whole_test_suite_passes_once_every_solution_is_filled_in(student_copy, tmp_path):
+    copy, _ = student_copy
+    filled = tmp_path / "filled"
+    shutil.copytree(copy, filled)
+    fill_solutions(filled, ROOT)
+    result = run_in(filled, "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=1800)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary

@@ -15,28 +15,34 @@ import numpy as np
 
 from nndl.batchnorm import BatchNormCache, batch_statistics, batchnorm_forward
 from nndl.fc_net import FullyConnectedNet
-from nndl.layers import _dropout_rng
-from nndl.optim import sgd_momentum
+from nndl.layers import _dropout_rng, affine_backward, softmax_loss, svm_loss
+from nndl.optim import CHECKED, _with_defaults, rmsprop, sgd_momentum
 
 
 @dataclass(frozen=True)
-class WrongImplementation:
-    """A wrong implementation of one of a task's functions.
+class Substitute:
+    """An implementation of one of a task's functions, to grade in place of the solution.
 
     - task: the lab task, e.g. "batchnorm_backward"
-    - argument: the implementation it replaces (a parameter of the task's check)
-    - implementation: the wrong function (or class)
-    - diagnosis: text that the task's line of the report must contain
+    - argument: the function (or class) it replaces: a parameter of the task's check and an
+      attribute of the task's module
+    - implementation: the function (or class)
     """
 
     task: str
     argument: str
     implementation: Callable
-    diagnosis: str
 
     @property
     def name(self) -> str:
         return self.implementation.__name__
+
+
+@dataclass(frozen=True)
+class WrongImplementation(Substitute):
+    """A wrong implementation, and the text that the task's line of the report must contain."""
+
+    diagnosis: str
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,7 +61,7 @@ def _staged(
     sum_dbeta=True,
 ):
     """The staged backward with switches for the slips below (test mode handled correctly)."""
-    mode, xc, xhat, inv_std, gamma = cache
+    mode, xc, xhat, inv_std, gamma = cache.mode, cache.xc, cache.xhat, cache.inv_std, cache.gamma
     N = dout.shape[0]
     dbeta = dout.sum(axis=0) if sum_dbeta else dout
     dgamma = (dout * xhat).sum(axis=dgamma_axis)
@@ -98,7 +104,7 @@ def backward_without_summing_dbeta(dout, cache):
 
 def alt_backward_ignoring_the_mode(dout, cache):
     """The closed form of train mode, applied in test mode too."""
-    _, _, xhat, inv_std, gamma = cache
+    xhat, inv_std, gamma = cache.xhat, cache.inv_std, cache.gamma
     N = dout.shape[0]
     dbeta, dgamma = dout.sum(axis=0), (dout * xhat).sum(axis=0)
     dx = gamma * inv_std / N * (N * dout - dbeta - xhat * dgamma)
@@ -216,23 +222,141 @@ class NetWithoutTheHalfInL2(FullyConnectedNet):
 
 
 def adam_without_bias_correction(w, dw, config=None):
-    config = config if config is not None else {}
-    lr, beta1, beta2 = (
-        config.setdefault(k, v)
-        for k, v in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999))
-    )
-    eps = config.setdefault("epsilon", 1e-8)
-    config["t"] = config.get("t", 0) + 1
-    config["m"] = beta1 * config.get("m", np.zeros_like(w)) + (1 - beta1) * dw
-    config["v"] = beta2 * config.get("v", np.zeros_like(w)) + (1 - beta2) * dw**2
-    return w - lr * config["m"] / (np.sqrt(config["v"]) + eps), config
+    config, dw = _with_defaults("adam", config, w, dw)
+    beta1, beta2, eps = config["beta1"], config["beta2"], config["epsilon"]
+    config["t"] += 1
+    config["m"] = beta1 * config["m"] + (1 - beta1) * dw
+    config["v"] = beta2 * config["v"] + (1 - beta2) * dw**2
+    return w - config["learning_rate"] * config["m"] / (np.sqrt(config["v"]) + eps), config
 
 
 def momentum_forgetting_the_velocity(w, dw, config=None):
     """Computes the step right but never stores the new velocity back in config."""
     config = config if config is not None else {}
-    fresh = {k: v for k, v in config.items() if k != "velocity"}
+    fresh = {k: v for k, v in config.items() if k not in ("velocity", CHECKED)}
     return sgd_momentum(w, dw, fresh)[0], config
+
+
+# --------------------------------------------------------------------------------------------
+# More slips, each graded on a problem where it shows
+# --------------------------------------------------------------------------------------------
+
+_MASKS: dict = {}
+
+
+def dropout_with_a_mask_kept_between_calls(x, dropout_param):
+    """Draws the mask once per shape and keeps it in a global: every later call drops the same
+    units (the check calls it twice with one Generator)."""
+    p = dropout_param["p"]
+    if dropout_param.get("mode", "train") == "test":
+        return x, (dropout_param, None)
+    if x.shape not in _MASKS:
+        _MASKS[x.shape] = (_dropout_rng(dropout_param).random(x.shape) >= p) / (1 - p)
+    mask = _MASKS[x.shape].astype(x.dtype)
+    return x * mask, (dropout_param, mask)
+
+
+class NetPenalisingEveryParameter(FullyConnectedNet):
+    """L2 over every parameter, biases, gammas and betas too (the check gives them non-zero
+    values, so that it shows)."""
+
+    def loss(self, X, y=None):
+        result = super().loss(X, y)
+        if y is None:
+            return result
+        loss, grads = result
+        for name, value in self.params.items():
+            if not name.startswith("W"):
+                loss += 0.5 * self.reg * np.sum(value**2)
+                grads[name] = grads[name] + self.reg * value
+        return loss, grads
+
+
+def adam_without_the_bias_correction_of_m(w, dw, config=None):
+    """Bias-corrects v but not m."""
+    config, dw = _with_defaults("adam", config, w, dw)
+    beta1, beta2 = config["beta1"], config["beta2"]
+    config["t"] += 1
+    config["m"] = beta1 * config["m"] + (1 - beta1) * dw
+    config["v"] = beta2 * config["v"] + (1 - beta2) * dw**2
+    v_hat = config["v"] / (1 - beta2 ** config["t"])
+    return w - config["learning_rate"] * config["m"] / (np.sqrt(v_hat) + config["epsilon"]), config
+
+
+def _forward_replacing(x, gamma, beta, bn_param, train_var=None, test=None):
+    """The right forward, with the running variance's update or test mode's output replaced."""
+    old_var = bn_param.get("running_var", np.ones(x.shape[1]))
+    mode, eps = bn_param.get("mode", "train"), bn_param.get("eps", 1e-5)
+    out, cache = batchnorm_forward(x, gamma, beta, bn_param)
+    if mode == "train" and train_var is not None:
+        momentum = bn_param.get("momentum", 0.9)
+        bn_param["running_var"] = momentum * old_var + (1 - momentum) * train_var(out)
+    if mode == "test" and test is not None:
+        out = test(x, bn_param["running_mean"], bn_param["running_var"], eps) * gamma + beta
+    return out, cache
+
+
+def forward_adding_eps_to_the_std_in_test_mode(x, gamma, beta, bn_param):
+    return _forward_replacing(
+        x, gamma, beta, bn_param, test=lambda x, rm, rv, eps: (x - rm) / (np.sqrt(rv) + eps)
+    )
+
+
+def forward_updating_running_var_from_the_output(x, gamma, beta, bn_param):
+    return _forward_replacing(x, gamma, beta, bn_param, train_var=lambda out: out.var(axis=0))
+
+
+def forward_with_the_batch_variance_in_test_mode(x, gamma, beta, bn_param):
+    """Test mode centres with the running mean but scales with the batch's own variance."""
+    return _forward_replacing(
+        x, gamma, beta, bn_param,
+        test=lambda x, rm, rv, eps: (x - rm) / np.sqrt(x.var(axis=0) + eps),
+    )  # fmt: skip
+
+
+def alt_backward_summing_dout_over_the_features(dout, cache):
+    """The closed form with dout.sum(axis=1, keepdims=True) where the batch sum belongs."""
+    xhat, inv_std, gamma = cache.xhat, cache.inv_std, cache.gamma
+    N = dout.shape[0]
+    dbeta, dgamma = dout.sum(axis=0), (dout * xhat).sum(axis=0)
+    if cache.mode == "test":
+        return dout * gamma * inv_std, dgamma, dbeta
+    dx = gamma * inv_std / N * (N * dout - dout.sum(axis=1, keepdims=True) - xhat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def backward_with_dgamma_from_xc(dout, cache):
+    dx, _, dbeta = _staged(dout, cache)
+    return dx, (dout * cache.xc).sum(axis=0), dbeta
+
+
+def affine_backward_without_flattening_x(dout, cache):
+    x, w = cache
+    return (dout @ w.T).reshape(x.shape), x.T @ dout, dout.sum(axis=0)
+
+
+def affine_backward_averaging_db(dout, cache):
+    dx, dw, db = affine_backward(dout, cache)
+    return dx, dw, db / dout.shape[0]
+
+
+def relu_backward_masking_with_dout(dout, cache):
+    return np.where(dout > 0, dout, 0)
+
+
+def rmsprop_dividing_by_the_cache(w, dw, config=None):
+    _, config = rmsprop(w, dw, config)
+    return w - config["learning_rate"] * dw / (config["cache"] + config["epsilon"]), config
+
+
+def softmax_summing_the_loss(x, y):
+    loss, dx = softmax_loss(x, y)
+    return loss * x.shape[0], dx
+
+
+def svm_counting_the_true_class_margin(x, y):
+    loss, dx = svm_loss(x, y)
+    return loss + 1, dx
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,5 +478,83 @@ CATALOGUE = (
         "sgd_momentum",
         momentum_forgetting_the_velocity,
         "sgd_momentum does not keep its state in config between calls",
+    ),
+    WrongImplementation(
+        "dropout",
+        "dropout_forward",
+        dropout_with_a_mask_kept_between_calls,
+        "dropout reuses one mask across calls",
+    ),
+    WrongImplementation(
+        "fc_net",
+        "FullyConnectedNet",
+        NetPenalisingEveryParameter,
+        "the L2 term also covers biases, gammas and betas: only the weights are penalised",
+    ),
+    WrongImplementation(
+        "optim", "adam", adam_without_the_bias_correction_of_m, "adam does not bias-correct m"
+    ),
+    WrongImplementation(
+        "batchnorm_forward",
+        "batchnorm_forward",
+        forward_adding_eps_to_the_std_in_test_mode,
+        "test mode adds eps to the standard deviation",
+    ),
+    WrongImplementation(
+        "batchnorm_forward",
+        "batchnorm_forward",
+        forward_updating_running_var_from_the_output,
+        "running_var is updated with the variance of the output, not of the input x",
+    ),
+    WrongImplementation(
+        "batchnorm_forward",
+        "batchnorm_forward",
+        forward_with_the_batch_variance_in_test_mode,
+        "test mode centres with running_mean but scales with the batch variance",
+    ),
+    WrongImplementation(
+        "batchnorm_backward_alt",
+        "batchnorm_backward_alt",
+        alt_backward_summing_dout_over_the_features,
+        "dx's path through the mean sums dout over the features (axis 1, keepdims)",
+    ),
+    WrongImplementation(
+        "batchnorm_backward",
+        "batchnorm_backward",
+        backward_with_dgamma_from_xc,
+        "dgamma uses the centred input xc instead of the normalised input xhat",
+    ),
+    WrongImplementation(
+        "affine",
+        "affine_backward",
+        affine_backward_without_flattening_x,
+        "dw has shape (3, 2, 5): x of shape (4, 2, 3) must be flattened to (N, D) first",
+    ),
+    WrongImplementation(
+        "affine", "affine_backward", affine_backward_averaging_db, "db averages over the batch"
+    ),
+    WrongImplementation(
+        "relu",
+        "relu_backward",
+        relu_backward_masking_with_dout,
+        "relu_backward masks with dout > 0 instead of x > 0",
+    ),
+    WrongImplementation(
+        "optim",
+        "rmsprop",
+        rmsprop_dividing_by_the_cache,
+        "rmsprop divides by the cache instead of its square root",
+    ),
+    WrongImplementation(
+        "losses",
+        "softmax_loss",
+        softmax_summing_the_loss,
+        "softmax loss is summed over the batch, not averaged",
+    ),
+    WrongImplementation(
+        "losses",
+        "svm_loss",
+        svm_counting_the_true_class_margin,
+        "svm loss counts the true class's own margin of 1",
     ),
 )

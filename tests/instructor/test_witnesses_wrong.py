@@ -1,8 +1,8 @@
 """Wrong batch-norm backward passes fail witnesses 1 and 2 with a message that names the gradient
 and the path that is missing.
 
-Instructor-only (``nndl.lab.student.INSTRUCTOR_ONLY``): a staged backward with one path cut is the
-solution with one mistake.
+Instructor-only (in tests/instructor/, which the student copy leaves out): a staged backward with
+one path cut is the solution with one mistake.
 """
 
 import functools
@@ -10,15 +10,16 @@ import functools
 import numpy as np
 import pytest
 
-from derivations import cases
 from derivations.check import GradientMismatch, compare_numeric, compare_symbolic
 from nndl import layers
-from tests.test_witnesses import batchnorm_scenario, symbolic_batchnorm
+from tests import cases
+from tests.instructor.test_witnesses_symbolic import symbolic_batchnorm
+from tests.test_witnesses import batchnorm_scenario
 
 
 def staged_backward(dout, cache, mean_path=True, variance_path=True):
     """nndl's staged batch-norm backward with the path through the mean or the variance cut."""
-    _, xc, xhat, inv_std, gamma = cache
+    xc, xhat, inv_std, gamma = cache.xc, cache.xhat, cache.inv_std, cache.gamma
     n = dout.shape[0]
     dxhat = dout * gamma
     dvar = -(inv_std**3) * (dxhat * xc).sum(axis=0) / 2 if variance_path else 0 * inv_std
@@ -35,34 +36,31 @@ WRONG = [
 ]
 
 
-@pytest.mark.batchnorm_backward
 @pytest.mark.parametrize(("backward", "path"), WRONG)
 def test_dx_without_a_path_fails_witness_1_naming_the_missing_path(backward, path):
     scenario = batchnorm_scenario(np.random.default_rng(0), (4, 5), backward)
-    pattern = rf"^dx differs from the derived closed form .* dx misses the path through the {path} "
+    pattern = rf"^dx differs from the derived closed form .* dx lacks the path through the {path} "
     with pytest.raises(GradientMismatch, match=pattern) as raised:
         compare_numeric(*scenario.case)
     assert raised.value.output == "dx" and raised.value.error > 1e-3
     assert raised.value.term.description == f"the path through the {path}"
 
 
-@pytest.mark.batchnorm_backward
 @pytest.mark.parametrize(("backward", "path"), WRONG)
 def test_dx_without_a_path_fails_witness_2_naming_the_missing_path(backward, path):
     arrays, bn_param = symbolic_batchnorm(3, 1)
     case = cases.batchnorm(
         arrays["x"], arrays["gamma"], arrays["beta"], arrays["dout"], bn_param=bn_param,
-        backward=backward,
+        forward=layers.batchnorm_forward, backward=backward,
     )  # fmt: skip
-    pattern = rf"^dx differs from the derived closed form .* dx misses the path through the {path} "
+    pattern = rf"^dx differs from the derived closed form .* dx lacks the path through the {path} "
     with pytest.raises(GradientMismatch, match=pattern) as raised:
         compare_symbolic(*case)
     assert raised.value.difference != 0
 
 
-@pytest.mark.batchnorm_backward
 def test_dgamma_summed_over_the_wrong_axis_is_reported_by_its_shape():
-    scenario = batchnorm_scenario(np.random.default_rng(0), (4, 5), layers.batchnorm_backward)
+    scenario = batchnorm_scenario(np.random.default_rng(0), (4, 5), "batchnorm_backward")
     actual = scenario.case.actual | {"dgamma": np.ones(4)}
     with pytest.raises(GradientMismatch, match=r"^dgamma differs .* shape \(4,\), expected \(5,\)"):
         compare_numeric(scenario.case.derivation, scenario.case.inputs, actual)

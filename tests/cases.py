@@ -1,5 +1,7 @@
-"""nndl's layers as cases for the checks: run a forward and a backward pass, and hand the
-derivation's inputs and the gradients to ``derivations.check``.
+"""nndl's layers as cases for ``derivations.check``: run a forward and a backward pass, and hand
+the derivation's inputs and the gradients to the comparisons.
+
+Here, under tests/, and not in ``derivations/``: the derivations do not depend on nndl.
 
 Each function runs nndl's layer by default; pass other functions (a student's, a deliberately
 wrong one) to check those instead. The arrays may be floats (for ``compare_numeric``) or object
@@ -34,7 +36,7 @@ class Case(NamedTuple):
 
 
 def _layers():
-    from nndl import layers  # imported when needed: derivations does not depend on nndl
+    from nndl import layers  # imported when a case runs, so that a broken layer is one failure
 
     return layers
 
@@ -53,10 +55,16 @@ def batchnorm(
 ) -> Case:
     """Batch norm on x of shape (N, D); ``backward`` defaults to nndl's staged one
     (``batchnorm_backward_alt`` is the other). ``bn_param`` overrides eps and mode (test mode
-    needs its running averages)."""
+    needs its running averages).
+
+    The cache comes from ``forward``, by default the reference forward pass of ``nndl.lab``, so
+    that only the backward is graded (the forward is a task of its own). Symbols need nndl's own
+    forward (the reference takes ``np.sqrt``, which sympy's numbers lack): pass it."""
     layers = _layers()
     bn_param = bn_param if bn_param is not None else {"mode": mode, "eps": eps}
-    out, cache = (forward or layers.batchnorm_forward)(x, gamma, beta, bn_param)
+    if forward is None:
+        from nndl.lab.reference import batchnorm_reference as forward
+    out, cache = forward(x, gamma, beta, bn_param)
     dx, dgamma, dbeta = (backward or layers.batchnorm_backward)(dout, cache)
     inputs = {"dout": dout, "x": x, "gamma": gamma, "eps": bn_param.get("eps", eps)}
     derivation = batchnorm_train()
