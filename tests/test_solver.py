@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nndl import solver as solver_module
 from nndl.fc_net import FullyConnectedNet
 from nndl.optim import sgd
 from nndl.solver import Solver
@@ -141,6 +142,21 @@ def test_check_accuracy_works_in_batches():
     y[:50] = 1
     assert solver.check_accuracy(np.zeros((250, 6)), y, batch_size=100) == 0.8
     assert solver.model.batch_sizes == [100, 100, 50], "check_accuracy does not work in batches"
+
+
+def test_check_accuracy_batches_hold_a_fixed_amount_of_input_by_default(monkeypatch):
+    solver = Solver(CountingModel(), make_data(), verbose=False)
+    y = np.zeros(250, dtype=int)
+    assert solver.check_accuracy(np.zeros((250, 6)), y) == 1.0
+    assert solver.model.batch_sizes == [250], "small samples are not predicted in one batch"
+    solver.model.batch_sizes.clear()
+    monkeypatch.setattr(solver_module, "EVAL_BATCH_BYTES", 120 * 6 * 8)  # 120 samples
+    solver.check_accuracy(np.zeros((250, 6)), y)
+    assert solver.model.batch_sizes == [120, 120, 10], "the batches are not sized by bytes"
+    solver.model.batch_sizes.clear()
+    monkeypatch.setattr(solver_module, "EVAL_BATCH_BYTES", 1)
+    solver.check_accuracy(np.zeros((250, 6)), y)
+    assert solver.model.batch_sizes == [100, 100, 50], "the batches are smaller than 100"
 
 
 def test_check_accuracy_subsamples_without_replacement_from_the_seed():
@@ -359,7 +375,7 @@ def test_data_that_is_not_a_dict_is_a_type_error():
         (lambda X, y: (X[:0], y[:0]), "X must be a non-empty numpy array"),
         (lambda X, y: (X, y.astype(float)), "y must be a numpy array of integer labels"),
         (lambda X, y: (X, y, 0), "num_samples must be an integer >= 1 or None, got 0"),
-        (lambda X, y: (X, y, None, 0), "batch_size must be an integer >= 1, got 0"),
+        (lambda X, y: (X, y, None, 0), "batch_size must be an integer >= 1 or None, got 0"),
     ],
     ids=["one label for 30 samples", "empty X", "float labels", "num_samples=0", "batch_size=0"],
 )
