@@ -3,17 +3,23 @@
 Every rule has the interface ``next_w, config = rule(w, dw, config)``:
 
 Inputs:
-- w: A numpy array of parameters, of any shape.
-- dw: A numpy array of the same shape as w: the gradient of the loss with respect to w.
+- w: A floating-point numpy array of parameters, of any shape.
+- dw: A numpy array of the same shape as w: the gradient of the loss with respect to w (another
+  dtype is converted to w's).
 - config: A dict of hyper-parameters (learning rate, momentum, ...) and of the state the rule keeps
   between calls for this one parameter (velocity, caches, step count). It may be None or
   incomplete: missing entries get the defaults listed in each rule's docstring.
 
 Returns:
-- next_w: The updated parameters, a new array of w's shape and dtype (w itself is not modified).
+- next_w: The updated parameters, a new array of w's shape and dtype (w itself is not modified),
+  whatever the types of dw and of the hyper-parameters: np.float64(1e-3) as a learning rate does
+  not turn float32 parameters into float64.
 - config: The same dict, with the rule's state advanced by one step; pass it back in next time.
 
 One config dict per parameter array: the state (e.g. Adam's moments) has the parameter's shape.
+A config is checked at its first use (a wrong type raises a TypeError, a value out of range such
+as a negative learning rate or beta1 = 1 a ValueError, both naming the entry); the rule then sets
+``config["checked"] = True`` and trusts it from then on, so that a step costs its arithmetic only.
 """
 
 from __future__ import annotations

@@ -111,25 +111,13 @@ class Solver:
         self.X_val, self.y_val = data["X_val"], data["y_val"]
 
         self.update_rule, self.update_rule_name = _resolve_update_rule(update_rule)
-        if self.update_rule_name in optim.UPDATE_RULES:
-            # Checked here, once, rather than at the first step; numpy scalars become floats.
-            self.optim_config = optim.check_config(self.update_rule_name, optim_config)
-        elif optim_config is None or isinstance(optim_config, dict):
-            self.optim_config = dict(optim_config or {})
-        else:
-            raise TypeError(
-                f"optim_config must be a dict or None, got {type(optim_config).__name__}"
-            )
+        self.optim_config = _check_optim_config(self.update_rule_name, optim_config)
         self.lr_decay = require_number("lr_decay", lr_decay, 0, low_open=True)
         self.batch_size = require_int("batch_size", batch_size, minimum=1)
         self.num_epochs = require_int("num_epochs", num_epochs, minimum=0)
         self.num_train_samples = require_int("num_train_samples", num_train_samples, 1, none=True)
         self.num_val_samples = require_int("num_val_samples", num_val_samples, 1, none=True)
-        if checkpoint_name is not None and not isinstance(checkpoint_name, (str, os.PathLike)):
-            raise TypeError(
-                f"checkpoint_name must be a path or None, got {type(checkpoint_name).__name__}"
-            )
-        self.checkpoint_name = None if checkpoint_name is None else os.fspath(checkpoint_name)
+        self.checkpoint_name = _check_path("checkpoint_name", checkpoint_name)
         self.print_every = require_int("print_every", print_every, minimum=1)
         self.verbose = bool(verbose)
         # Without a seed, draw from numpy's global generator, so that np.random.seed(231) at the
@@ -299,25 +287,7 @@ class Solver:
         Returns:
         - solver: A Solver whose train() continues the run.
         """
-        arrays, metadata = checkpoint.read_checkpoint(path)
-        try:
-            hyperparameters = {**metadata["hyperparameters"], **overrides}
-        except (KeyError, TypeError) as error:
-            raise CheckpointError(f"{path}: no hyper-parameters in its metadata") from error
-        rule = hyperparameters.get("update_rule")
-        if isinstance(rule, str) and rule not in optim.UPDATE_RULES:
-            raise CheckpointError(
-                f"{path} was written with the custom update rule {rule!r}; pass it again: "
-                "Solver.resume(path, model, data, update_rule=...)"
-            )
-        solver = cls(model, data, **hyperparameters)
-        try:
-            checkpoint.restore(solver, arrays, metadata)
-        except CheckpointError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise CheckpointError(f"{path}: malformed checkpoint ({error!r})") from error
-        return solver
+        return checkpoint.load(cls, path, model, data, overrides)
 
 
 def _check_model(model):
@@ -376,6 +346,22 @@ def _check_split(X_name, y_name, X, y):
             f"{X.shape}; got {y.shape}"
         )
     return X, y
+
+
+def _check_optim_config(rule, optim_config):
+    """A built-in rule's config is checked now, once (numpy scalars become floats); a custom
+    rule's is only copied."""
+    if rule in optim.UPDATE_RULES:
+        return optim.check_config(rule, optim_config)
+    if optim_config is None or isinstance(optim_config, dict):
+        return dict(optim_config or {})
+    raise TypeError(f"optim_config must be a dict or None, got {type(optim_config).__name__}")
+
+
+def _check_path(name, path):
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path or None, got {type(path).__name__}")
+    return None if path is None else os.fspath(path)
 
 
 def _resolve_update_rule(update_rule):
