@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from nndl.book_tools import train_network
 from nndl.data import get_CIFAR10_data, training_subset
+from nndl.experiments import train_network
 
 ORIGINAL = {"batch norm": (0.82, 0.34), "baseline": (0.65, 0.34)}  # (final train, final val)
 

@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 # Modules that contribute a subcommand, imported lazily so that ``nndl --help`` stays fast.
-SUBCOMMAND_MODULES = ("nndl.data", "nndl.lab", "nndl.book_tools", "nndl.demo")
+SUBCOMMAND_MODULES = ("nndl.data", "nndl.lab", "nndl.book.execute", "nndl.demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

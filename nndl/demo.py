@@ -13,10 +13,10 @@ def run_demo(dataset=None, num_train=1000, num_epochs=10, weight_scale=2e-2, see
     on the first ``num_train`` training images.
 
     Returns:
-    - {"batchnorm": run, "baseline": run}, each a ``nndl.book_tools.TrainingRun``
+    - {"batchnorm": run, "baseline": run}, each a ``nndl.experiments.TrainingRun``
     """
-    from nndl.book_tools import train_network
     from nndl.data import load_dataset, training_subset
+    from nndl.experiments import train_network
 
     small = training_subset(load_dataset(dataset), num_train)
     return {

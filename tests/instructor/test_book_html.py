@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 # Chapter 4 has all three kinds of output: a figure, a table of formulas and displayed math.
 PAGE = Path("book/04_backward_graph.html")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,0 +1,194 @@
+"""The book's figures: a computation graph drawn from a derivation (chapter 4), training curves
+(chapter 7) and panels of values against the weight scale or the layer (chapter 8).
+
+matplotlib (the ``book`` extra) is imported where it is used.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+# --------------------------------------------------------------------------------------------
+# The computation graph (chapter 4)
+# --------------------------------------------------------------------------------------------
+
+
+def graph_layout(parents: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, int]]:
+    """Place the nodes of a directed acyclic graph in columns, left to right.
+
+    A computed node sits one column right of its last parent; an input (a node without parents)
+    sits one column left of its first consumer, so that ``gamma`` appears next to the node that
+    uses it rather than beside ``x``. Nodes that share a column are stacked, computed nodes
+    first, each kind in the order given.
+
+    Inputs:
+    - parents: maps every node name to the names of the nodes it is computed from, computed
+      nodes after their computed parents; inputs map to an empty sequence
+
+    Returns:
+    - dict mapping each node to its (column, row)
+    """
+    unknown = {p for ps in parents.values() for p in ps} - set(parents)
+    if unknown:
+        raise ValueError(f"parents names nodes that are not in the graph: {sorted(unknown)}")
+    column: dict[str, int] = {}
+    for node, ps in parents.items():
+        if any(p not in column for p in ps if parents[p]):
+            raise ValueError(f"node {node!r} is listed before one of its parents {list(ps)}")
+        if ps:
+            column[node] = 1 + max(column.get(p, 0) for p in ps)
+    for node, ps in parents.items():
+        if not ps:
+            consumers = [column[c] for c, cps in parents.items() if node in cps]
+            column[node] = min(consumers, default=1) - 1
+    # Computed nodes take the top rows, so that the main chain runs along one line.
+    rows: dict[int, int] = {}
+    layout = {}
+    for node in sorted(parents, key=lambda n: not parents[n]):
+        layout[node] = (column[node], rows.get(column[node], 0))
+        rows[column[node]] = layout[node][1] + 1
+    return layout
+
+
+def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax=None):
+    """Draw a computation graph: one box per node, one arrow per (parent, child) edge.
+
+    Inputs:
+    - parents: as for ``graph_layout``
+    - labels: optional dict node -> a description under its name (e.g. "centred input"),
+      wrapped to a narrow box
+    - ax: matplotlib Axes to draw on; a new figure is made when None
+
+    Returns:
+    - the matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    layout = graph_layout(parents)
+    labels = labels or {}
+    if ax is None:
+        width = 1.4 * (1 + max(c for c, _ in layout.values()))
+        height = 1.5 + max(r for _, r in layout.values())
+        ax = Figure(figsize=(width, height)).subplots()
+    position = {node: (c, -r) for node, (c, r) in layout.items()}
+    boxes = {}
+    for node, (x, y) in position.items():
+        text = "\n".join([node, *textwrap.wrap(labels.get(node, ""), 10)])
+        style = "round,pad=0.3" if parents[node] else "square,pad=0.3"
+        boxes[node] = ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            family="monospace",
+            fontsize=10,
+            bbox={"boxstyle": style, "facecolor": "white" if parents[node] else "0.9"},
+        )
+    for node, ps in parents.items():
+        for parent in ps:
+            # An edge that skips a column runs over the boxes between, from top to top;
+            # the others run from the parent's right side to the child's left side.
+            skips = layout[node][0] - layout[parent][0] > 1 and layout[node][1] == layout[parent][1]
+            ax.annotate(
+                "",
+                xy=(0.5, 1) if skips else (0, 0.5),
+                xycoords=boxes[node],
+                xytext=(0.5, 1) if skips else (1, 0.5),
+                textcoords=boxes[parent],
+                arrowprops={
+                    "arrowstyle": "->",
+                    "shrinkA": 5,
+                    "shrinkB": 5,
+                    "connectionstyle": "arc3,rad=-0.3" if skips else "arc3",
+                },
+            )
+    xs, ys = zip(*position.values(), strict=True)
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 1.5)
+    ax.set_axis_off()
+    return ax.figure
+
+
+def derivation_graph(derivation) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The computation graph of a derivation from ``derivations``, ready to plot.
+
+    A node's parents are the inputs it has a local derivative for (the ones a gradient flows
+    through: ``eps`` has none); the layer's own inputs (``x``, ``gamma``, ``beta``) come first.
+
+    Inputs:
+    - derivation: a ``derivations`` Derivation (anything with ``nodes`` whose items have
+      ``name``, ``description`` and ``local_derivative``)
+
+    Returns:
+    - parents: dict node name -> list of parent names, parents before children
+    - labels: dict node name -> its description, e.g. "mu" -> "mean"
+    """
+    computed = {node.name: list(node.local_derivative) for node in derivation.nodes}
+    inputs = [p for ps in computed.values() for p in ps if p not in computed]
+    parents = {name: [] for name in dict.fromkeys(inputs)}
+    parents.update(computed)
+    labels = {node.name: node.description for node in derivation.nodes}
+    return parents, labels
+
+
+# --------------------------------------------------------------------------------------------
+# Training curves and panels (chapters 7 and 8)
+# --------------------------------------------------------------------------------------------
+
+
+def plot_training_curves(runs: Mapping[str, object]):
+    """The three training curves of each run: loss per iteration, training and validation
+    accuracy per epoch.
+
+    Inputs:
+    - runs: maps a label (e.g. "baseline") to anything with ``loss_history``,
+      ``train_acc_history`` and ``val_acc_history`` (a TrainingRun or a Solver)
+
+    Returns:
+    - the matplotlib Figure, three panels stacked
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 9), layout="tight")
+    axes = fig.subplots(3, 1)
+    panels = [
+        ("loss_history", "Training loss", "iteration", "o"),
+        ("train_acc_history", "Training accuracy", "epoch", "-o"),
+        ("val_acc_history", "Validation accuracy", "epoch", "-o"),
+    ]
+    for ax, (attribute, title, xlabel, style) in zip(axes, panels, strict=True):
+        for label, run in runs.items():
+            ax.plot(getattr(run, attribute), style, markersize=3, label=label)
+        ax.set(title=title, xlabel=xlabel)
+        ax.legend(loc="lower right" if "acc" in attribute else "upper right")
+    return fig
+
+
+def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
+    """Panels stacked one above the other, each with one line per label, all against ``x``.
+
+    Inputs:
+    - x: the shared horizontal values, shape (S,) (e.g. weight scales, or layer numbers)
+    - panels: maps a panel title (e.g. "Best validation accuracy") to a dict that maps a line's
+      label (e.g. "batch norm") to its S values
+    - xlabel: the horizontal axis' label
+    - xscale: "linear" or "log"
+    - yscale: "linear" or "log" for every panel, or a dict from panel titles to scales (a panel
+      left out is linear)
+
+    Returns:
+    - the matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3 * len(panels)), layout="tight")
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    yscales = yscale if isinstance(yscale, Mapping) else dict.fromkeys(panels, yscale)
+    for ax, (title, lines) in zip(axes, panels.items(), strict=True):
+        for label, values in lines.items():
+            ax.plot(x, values, "-o", markersize=4, label=label)
+        ax.set(title=title, xlabel=xlabel, xscale=xscale, yscale=yscales.get(title, "linear"))
+        ax.legend()
+    return fig

@@ -1,0 +1,52 @@
+"""nndl.book.execute: re-executing the chapters in place (``nndl book execute``)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from nndl.book.execute import execute_chapters, merge_streams, register_cli
+
+
+def test_merge_streams_joins_consecutive_pieces_of_one_stream_only():
+    def stream(name, text):
+        return {"output_type": "stream", "name": name, "text": text}
+
+    figure = {"output_type": "display_data", "data": {}}
+    outputs = [stream("stdout", "a"), stream("stdout", "b"), stream("stderr", "c"), figure]
+    outputs += [stream("stdout", "d")]
+    merged = merge_streams(outputs)
+    assert merged == [stream("stdout", "ab"), stream("stderr", "c"), figure, stream("stdout", "d")]
+
+
+# --------------------------------------------------------------------------------------------
+# Re-executing chapters
+# --------------------------------------------------------------------------------------------
+
+
+def test_execute_chapters_runs_a_notebook_in_place_with_counts_from_one(tmp_path):
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell(src) for src in ("x = 6 * 7", "print(x); print(x + 1)")]
+    cells[0].execution_count = 12
+    path = tmp_path / "01_test.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+
+    [(done, seconds)] = execute_chapters([path], timeout=60)
+
+    notebook = nbformat.read(path, as_version=4)
+    assert done == path and seconds > 0
+    assert [c.execution_count for c in notebook.cells] == [1, 2]
+    assert notebook.cells[1].outputs == [
+        {"output_type": "stream", "name": "stdout", "text": "42\n43\n"}
+    ]
+    assert "execution" not in notebook.cells[1].metadata, "no timing metadata in a chapter"
+
+
+def test_book_execute_command_says_where_it_looked_when_there_are_no_chapters(tmp_path):
+    parser = argparse.ArgumentParser()
+    register_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["book", "execute", "--book", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no chapters found in"):
+        args.func(args)

@@ -1,0 +1,157 @@
+"""nndl.book.figures and nndl.book.tables: what the chapters draw and print."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from nndl.book.figures import (
+    derivation_graph,
+    graph_layout,
+    plot_computation_graph,
+    plot_panels,
+    plot_training_curves,
+)
+from nndl.book.tables import node_table, rounded
+from nndl.experiments import TrainingRun
+
+# The batch-norm graph, as derivation_graph makes it from derivations.batchnorm_train().
+BATCHNORM_GRAPH = {
+    "x": [],
+    "beta": [],
+    "gamma": [],
+    "mu": ["x"],
+    "xc": ["mu", "x"],
+    "var": ["xc"],
+    "inv_std": ["var"],
+    "xhat": ["inv_std", "xc"],
+    "out": ["beta", "gamma", "xhat"],
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The computation graph
+# --------------------------------------------------------------------------------------------
+
+
+def test_graph_layout_puts_each_node_right_of_its_parents_and_inputs_next_to_their_use():
+    layout = graph_layout(BATCHNORM_GRAPH)
+    columns = {node: column for node, (column, _) in layout.items()}
+    chain = ("x", "mu", "xc", "var", "inv_std", "xhat", "out")
+    assert [columns[n] for n in chain] == list(range(7))
+    assert columns["gamma"] == columns["beta"] == 5, "inputs sit just before their consumer"
+    assert all(row == 0 for node, (_, row) in layout.items() if BATCHNORM_GRAPH[node]), (
+        "the computed nodes should run along the top row"
+    )
+    assert len(set(layout.values())) == len(layout), "two nodes share a place"
+
+
+def test_graph_layout_rejects_an_edge_from_an_unknown_node():
+    with pytest.raises(ValueError, match="not in the graph"):
+        graph_layout({"x": [], "y": ["x", "z"]})
+
+
+def test_graph_layout_rejects_a_child_listed_before_its_parent():
+    with pytest.raises(ValueError, match="before one of its parents"):
+        graph_layout({"x": [], "b": ["a"], "a": ["x"]})
+
+
+def test_plot_computation_graph_draws_one_box_per_node_and_one_arrow_per_edge():
+    fig = plot_computation_graph(BATCHNORM_GRAPH, {"mu": "mean", "xc": "centred input"})
+    ax = fig.axes[0]
+    boxes = [t.get_text() for t in ax.texts if t.get_text()]
+    assert sorted(b.split("\n")[0] for b in boxes) == sorted(BATCHNORM_GRAPH)
+    assert "xc\ncentred\ninput" in boxes, "a label belongs under its node's name, wrapped"
+    arrows = [t for t in ax.texts if not t.get_text()]
+    assert len(arrows) == sum(map(len, BATCHNORM_GRAPH.values()))
+
+
+def _fake_derivation():
+    node = SimpleNamespace
+    return SimpleNamespace(
+        nodes=(
+            node(
+                name="mu",
+                description="mean",
+                local_derivative={"x": None},
+                latex=r"\mu = \bar{x}",
+                local_derivative_latex={"x": r"\frac{\partial \mu}{\partial x_k} = |N|^{-1}"},
+            ),
+            node(
+                name="out",
+                description="output",
+                local_derivative={"mu": None, "gamma": None},
+                latex=r"y = \gamma \mu",
+                local_derivative_latex={"mu": r"\gamma", "gamma": r"\mu"},
+            ),
+        )
+    )
+
+
+def test_derivation_graph_lists_inputs_first_and_the_nodes_parents_from_local_derivatives():
+    parents, labels = derivation_graph(_fake_derivation())
+    assert parents == {"x": [], "gamma": [], "mu": ["x"], "out": ["mu", "gamma"]}
+    assert labels == {"mu": "mean", "out": "output"}
+
+
+def test_derivation_graph_of_batch_norm_has_every_path_of_the_forward_pass():
+    from derivations import batchnorm_train
+
+    parents, labels = derivation_graph(batchnorm_train())
+    assert {k: sorted(v) for k, v in parents.items()} == {
+        k: sorted(v) for k, v in BATCHNORM_GRAPH.items()
+    }
+    assert labels["xhat"] == "normalised input"
+
+
+def test_node_table_has_a_row_per_node_with_its_formulas_and_no_bar_that_splits_a_cell():
+    table = node_table(_fake_derivation()).splitlines()
+    assert len(table) == 2 + 2
+    mu_row = table[2]
+    assert mu_row.startswith("| `mu` | mean | $\\mu = \\bar{x}$ |")
+    assert mu_row.count("|") == 5, "a bar inside a formula must not end the table cell"
+    assert "$\\gamma$<br>$\\mu$" in table[3], "one line per local derivative"
+
+
+def test_node_table_without_local_derivatives_has_three_columns():
+    table = node_table(_fake_derivation(), local_derivatives=False).splitlines()
+    assert table[0] == "| node | what it is | forward |"
+    assert all(row.count("|") == 4 for row in table)
+    assert "partial" not in "".join(table)
+
+
+# --------------------------------------------------------------------------------------------
+# Training curves, panels and printed numbers
+# --------------------------------------------------------------------------------------------
+
+
+def test_plot_training_curves_shows_loss_and_both_accuracies_for_every_run():
+    run = TrainingRun([2.0, 1.0], [0.1, 0.5], [0.1, 0.4])
+    fig = plot_training_curves({"baseline": run, "batch norm": run})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["Training loss", "Training accuracy", "Validation accuracy"]
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.lines] == ["baseline", "batch norm"]
+    np.testing.assert_array_equal(fig.axes[2].lines[0].get_ydata(), [0.1, 0.4])
+
+
+def test_plot_panels_draws_each_panel_against_x_with_its_own_scale():
+    fig = plot_panels(
+        [1e-3, 1e-2, 1e-1],
+        {"accuracy": {"a": [0.1, 0.5, 0.9]}, "loss": {"a": [2, 1, 1e-3], "b": [2, 2, 2]}},
+        xlabel="scale",
+        xscale="log",
+        yscale={"loss": "log"},
+    )
+    accuracy, loss = fig.axes
+    assert accuracy.get_yscale() == "linear" and loss.get_yscale() == "log"
+    assert accuracy.get_xscale() == loss.get_xscale() == "log"
+    assert len(loss.lines) == 2 and loss.get_xlabel() == "scale"
+
+
+def test_rounded_numbers_print_the_same_whatever_the_sign_of_a_tiny_value():
+    assert str(rounded([-1e-17, 1e-17, -0.004])) == str(rounded([1e-17, -1e-17, 0.004]))
+    assert str(rounded([-0.004])) == "[0.]"
+    assert rounded(1.23456, 3) == 1.235

@@ -1,0 +1,125 @@
+"""nndl.experiments: training runs, sweeps and per-layer statistics."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from nndl import experiments
+from nndl.experiments import TrainingRun, layer_statistics, sweep, train_network
+from nndl.fc_net import FullyConnectedNet
+
+# --------------------------------------------------------------------------------------------
+# Activation statistics
+# --------------------------------------------------------------------------------------------
+
+
+def _network(use_batchnorm, weight_scale=1e-2):
+    return FullyConnectedNet(
+        [6, 5],
+        input_dim=4,
+        num_classes=3,
+        use_batchnorm=use_batchnorm,
+        weight_scale=weight_scale,
+        dtype=np.float64,
+        seed=0,
+    )
+
+
+def test_layer_statistics_without_batchnorm_are_the_stds_of_each_layers_values():
+    model = _network(use_batchnorm=False)
+    X = np.random.default_rng(0).standard_normal((20, 2, 2))
+    a1 = X.reshape(20, 4) @ model.params["W1"] + model.params["b1"]
+    h1 = np.maximum(a1, 0)
+    a2 = h1 @ model.params["W2"] + model.params["b2"]
+    stats = layer_statistics(model, X)
+    assert set(stats) == {"affine", "relu"}
+    np.testing.assert_allclose(stats["affine"], [a1.std(), a2.std()], rtol=1e-12)
+    np.testing.assert_allclose(stats["relu"], [h1.std(), np.maximum(a2, 0).std()], rtol=1e-12)
+
+
+def test_layer_statistics_with_batchnorm_normalise_whatever_the_weight_scale():
+    X = np.random.default_rng(0).standard_normal((50, 4))
+    small, large = (layer_statistics(_network(True, s), X) for s in (1e-1, 1e1))
+    np.testing.assert_allclose(small["xhat"], 1, atol=1e-3)
+    np.testing.assert_allclose(small["xhat"], large["xhat"], atol=1e-3)
+    assert large["affine"][0] > 50 * small["affine"][0], "the affine output does scale"
+
+
+def test_layer_statistics_leave_the_model_unchanged():
+    model = _network(use_batchnorm=True)
+    params = {k: v.copy() for k, v in model.params.items()}
+    layer_statistics(model, np.ones((3, 4)) + np.arange(3)[:, None])
+    assert all(np.array_equal(params[k], model.params[k]) for k in params)
+    assert all("running_mean" not in p for p in model.bn_params), "running averages moved"
+
+
+# --------------------------------------------------------------------------------------------
+# Training runs and sweeps
+# --------------------------------------------------------------------------------------------
+
+
+def test_training_run_summaries():
+    run = TrainingRun(
+        loss_history=[3.0, 2.0, 1.0, 0.5],
+        train_acc_history=[0.1, 0.6, 0.9],
+        val_acc_history=[0.1, 0.7, 0.6],
+        iterations_per_epoch=2,
+    )
+    assert run.best_val_acc == 0.7
+    assert run.final_train_acc == 0.9
+    assert run.final_train_loss == 0.75, "the mean over the last epoch's minibatches"
+
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 1, 2, 2)).astype(np.float32)
+    y = (X.reshape(60, 4).sum(axis=1) > 0).astype(np.int64)
+    return {"X_train": X[:40], "y_train": y[:40], "X_val": X[40:], "y_val": y[40:]}
+
+
+def test_train_network_records_a_reproducible_run():
+    kwargs = dict(hidden_dims=[8], weight_scale=1e-1, num_epochs=3, batch_size=10, seed=0)
+    first = train_network(_tiny_data(), use_batchnorm=True, **kwargs)
+    second = train_network(_tiny_data(), use_batchnorm=True, **kwargs)
+    assert first == second, "the same seed should give the same run"
+    assert len(first.loss_history) == 3 * 4
+    assert len(first.train_acc_history) == len(first.val_acc_history) == 1 + 3
+    assert first.iterations_per_epoch == 4 and first.status == "finished"
+    assert first.final_train_acc > 0.6, "a separable toy problem should be learnt"
+
+
+def test_train_network_uses_the_number_of_classes_in_the_labels():
+    data = _tiny_data()
+    data["y_train"][0] = 4  # five classes
+    run = train_network(data, [4], 1e-1, False, num_epochs=1, batch_size=20)
+    assert run.status == "finished" and len(run.loss_history) == 2
+
+
+def _record_thread(value):
+    return value, threading.get_ident()
+
+
+def test_sweep_keeps_the_order_and_leaves_a_given_executor_running():
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        results = sweep(_record_thread, [{"value": v} for v in range(6)], executor=executor)
+        assert [value for value, _ in results] == list(range(6))
+        assert executor.submit(int, "7").result() == 7, "sweep shut down the caller's executor"
+
+
+def test_sweep_runs_in_two_processes_by_default(monkeypatch):
+    created = []
+    original = experiments.default_executor
+
+    def spy():
+        created.append(original())
+        return created[-1]
+
+    monkeypatch.setattr(experiments, "default_executor", spy)
+    assert sweep(dict, [{"a": 1}, {"b": 2}]) == [{"a": 1}, {"b": 2}]
+    assert created[0]._max_workers == 2
+    with pytest.raises(RuntimeError):
+        created[0].submit(int, "1")  # shut down once the sweep is done
