@@ -14,7 +14,7 @@ from nndl.book.figures import (
     plot_panels,
     plot_training_curves,
 )
-from nndl.book.tables import node_table, rounded
+from nndl.book.tables import node_table, rounded, staged_table
 from nndl.experiments import TrainingRun
 
 # The batch-norm graph, as derivation_graph makes it from derivations.batchnorm_train().
@@ -155,3 +155,24 @@ def test_rounded_numbers_print_the_same_whatever_the_sign_of_a_tiny_value():
     assert str(rounded([-1e-17, 1e-17, -0.004])) == str(rounded([1e-17, -1e-17, 0.004]))
     assert str(rounded([-0.004])) == "[0.]"
     assert rounded(1.23456, 3) == 1.235
+
+
+def test_staged_table_lists_each_gradient_by_its_code_name_in_the_derivations_order():
+    import sympy as sp
+
+    from derivations import batchnorm_train, latex_name
+
+    derivation = batchnorm_train()
+    lines = staged_table(derivation).splitlines()
+    assert lines[0] == "| gradient | staged, from the output back |"
+    names = [line.split("`")[1] for line in lines[2:]]
+    assert names == [n for n, e in derivation.staged.items() if e != derivation.upstream]
+    for name, line in zip(names, lines[2:], strict=True):
+        assert line.count("|") == 3, "a bar inside a formula must not end the table cell"
+        assert latex_name(name) in line.split("=")[0], f"{name}: its symbol leads the formula"
+    upstream_only = SimpleNamespace(
+        staged={"dout": sp.Symbol("dout"), "dx": 2 * sp.Symbol("dout")},
+        upstream=sp.Symbol("dout"),
+        gradient=lambda name: sp.Symbol(name),
+    )
+    assert [line.split("`")[1] for line in staged_table(upstream_only).splitlines()[2:]] == ["dx"]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import pickle
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from nndl import experiments
-from nndl.experiments import TrainingRun, layer_statistics, sweep, train_network
+from nndl.data import load_dataset, training_subset
+from nndl.experiments import (
+    DataSpec,
+    TrainingRun,
+    layer_statistics,
+    load_data,
+    sweep,
+    train_network,
+)
 from nndl.fc_net import FullyConnectedNet
 
 # --------------------------------------------------------------------------------------------
@@ -123,3 +134,91 @@ def test_sweep_runs_in_two_processes_by_default(monkeypatch):
     assert created[0]._max_workers == 2
     with pytest.raises(RuntimeError):
         created[0].submit(int, "1")  # shut down once the sweep is done
+
+
+def test_train_network_rejects_data_that_is_neither_arrays_nor_a_spec():
+    with pytest.raises(TypeError, match="data must be a dict of arrays or a DataSpec, got list"):
+        train_network([1, 2], [4], 1e-1, False)
+
+
+def test_sweep_rejects_an_executor_that_is_not_one():
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        sweep(dict, [{}], executor=2)
+
+
+def test_sweep_passes_keywords_that_an_executor_would_take_for_its_own_options():
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        assert sweep(dict, [{"key": 1, "fn": 2}], executor=executor) == [{"key": 1, "fn": 2}]
+
+
+# --------------------------------------------------------------------------------------------
+# Data by name, and the same runs on every executor
+# --------------------------------------------------------------------------------------------
+
+SMALL = DataSpec("digits", num_train=100)
+
+
+def test_data_spec_resolves_the_dataset_and_the_folder_in_force_when_it_is_made(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("NNDL_DATASET", "cifar10")
+    monkeypatch.setenv("NNDL_DATA", str(tmp_path))
+    spec = DataSpec.resolve(num_train=1000)
+    assert spec == DataSpec("cifar10", 1000, str(tmp_path))
+    monkeypatch.delenv("NNDL_DATASET")
+    assert DataSpec.resolve(num_train=1000) == DataSpec("digits", 1000, None)
+    assert len(pickle.dumps(spec)) < 300, "a task should carry a name, not the arrays"
+
+
+def test_data_spec_loads_the_training_subset_once_per_process_read_only():
+    data = SMALL.load()
+    expected = training_subset(load_dataset("digits"), 100)
+    assert data.keys() == expected.keys()
+    assert all(np.array_equal(data[k], expected[k]) for k in data)
+    assert SMALL.load() is data, "a second load in the same process should reuse the first"
+    assert not any(array.flags.writeable for array in data.values())
+
+
+def _loads_in_this_process(spec):
+    spec.load()
+    return os.getpid(), load_data.cache_info().misses
+
+
+def test_sweep_workers_load_a_data_spec_once_each_not_once_per_task():
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as executor:
+        results = sweep(_loads_in_this_process, [{"spec": SMALL}] * 6, executor=executor)
+    assert all(misses == 1 for _, misses in results), results
+
+
+def _runs():
+    return [
+        dict(data=SMALL, hidden_dims=[20, 20], weight_scale=w, use_batchnorm=bn, num_epochs=2)
+        for bn in (False, True)
+        for w in (1e-2, 1e-1)
+    ]
+
+
+@pytest.fixture(scope="module")
+def serial_runs():
+    """The runs of ``_runs``, one after another in this process."""
+    return [train_network(**kwargs) for kwargs in _runs()]
+
+
+def test_a_sweep_on_local_processes_gives_the_serial_runs_bit_for_bit(serial_runs):
+    assert sweep(train_network, _runs()) == serial_runs
+    assert len({tuple(run.loss_history) for run in serial_runs}) == 4, "four different runs"
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_dask_cluster_gives_the_serial_runs_bit_for_bit(serial_runs):
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        assert len(client.scheduler_info()["workers"]) == 2
+        assert sweep(train_network, _runs(), executor=client.get_executor()) == serial_runs
