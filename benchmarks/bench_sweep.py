@@ -1,6 +1,6 @@
 """The seed's weight-scale sweep, nndl vs a plain serial CS231n-style NumPy solution.
 
-    python benchmarks/bench_sweep.py [--dataset auto|cifar10|digits] [--repeats 3]
+    python benchmarks/bench_sweep.py [--dataset auto|cifar10|digits] [--repeats 3] [--dtype float32]
 
 The sweep is the original notebook's: the 7 x 50 network, with and without batch norm, at 20
 weight scales in logspace(-4, 0) (40 trainings), each on 1,000 training images with Adam
@@ -8,9 +8,10 @@ weight scales in logspace(-4, 0) (40 trainings), each on 1,000 training images w
 every epoch. nndl runs it with ``sweep(train_network, ...)`` (two processes, numpy's BLAS on one
 thread each); the reference runs the same 40 trainings one after the other in this process with
 the plain code below, written as a CS231n student would (a loop over layers with one matmul each,
-batch norm, ReLU, softmax, Adam per parameter, the Solver's loop and check_accuracy), in float32
-like nndl, BLAS on one thread. The data is CIFAR-10 when ``load_dataset("cifar10")`` finds it
-(``NNDL_DATA``), the digits otherwise.
+batch norm, ReLU, softmax, Adam per parameter, the Solver's loop and check_accuracy), in the
+same dtype as nndl's networks (``--dtype``, float32 by default as in the seed), BLAS on one
+thread. The data is CIFAR-10 when ``load_dataset("cifar10")`` finds it (``NNDL_DATA``), the
+digits otherwise.
 
 The issue's targets: the sweep at most 0.45x the serial plain run, and one training (the batch-norm
 network, timed alone, best of ``--repeats``) at most 0.9x the plain one. Both are wall-clock
@@ -30,11 +31,7 @@ from benchtools import Target, print_conditions, print_ratios
 from threadpoolctl import threadpool_limits
 
 from nndl.data import DatasetError, load_dataset, training_subset
-
-try:
-    from nndl.experiments import sweep, train_network
-except ImportError:  # before the experiments moved out of the book helpers
-    from nndl.book_tools import sweep, train_network
+from nndl.experiments import DataSpec, sweep, train_network
 
 HIDDEN_DIMS = [50] * 7
 WEIGHT_SCALES = np.logspace(-4, 0, num=20)
@@ -46,14 +43,14 @@ EPS, MOMENTUM = 1e-5, 0.9  # batch norm's defaults in CS231n
 # The plain reference ----------------------------------------------------------------------------
 
 
-def plain_init(dims, weight_scale, use_batchnorm, rng):
+def plain_init(dims, weight_scale, use_batchnorm, rng, dtype):
     params = {}
     for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-        params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(np.float32)
-        params[f"b{i}"] = np.zeros(fan_out, dtype=np.float32)
+        params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+        params[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
         if use_batchnorm and i < len(dims) - 1:
-            params[f"gamma{i}"] = np.ones(fan_out, dtype=np.float32)
-            params[f"beta{i}"] = np.zeros(fan_out, dtype=np.float32)
+            params[f"gamma{i}"] = np.ones(fan_out, dtype=dtype)
+            params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
     return params
 
 
@@ -136,17 +133,16 @@ def plain_accuracy(predict, X, y, rng, num_samples=None, batch_size=100):
 
 
 def plain_train(data, hidden_dims, weight_scale, use_batchnorm, *, num_epochs, batch_size,
-                learning_rate, seed=0):  # fmt: skip
+                learning_rate, seed=0, dtype=np.float32):  # fmt: skip
     """The CS231n Solver's loop around the plain network; returns (train_acc, val_acc) histories."""
     rng = np.random.default_rng(seed)
     X_train, y_train, X_val, y_val = (data[k] for k in ("X_train", "y_train", "X_val", "y_val"))
     num_classes = int(max(y_train.max(), y_val.max())) + 1
     dims = [X_train[0].size, *hidden_dims, num_classes]
     num_layers = len(dims) - 1
-    params = plain_init(dims, weight_scale, use_batchnorm, rng)
+    params = plain_init(dims, weight_scale, use_batchnorm, rng, dtype)
     bn_params = [
-        {"running_mean": np.zeros(d, np.float32), "running_var": np.zeros(d, np.float32)}
-        for d in hidden_dims
+        {"running_mean": np.zeros(d, dtype), "running_var": np.zeros(d, dtype)} for d in hidden_dims
     ]
     configs = {name: {"learning_rate": learning_rate} for name in params}
 
@@ -222,15 +218,24 @@ def main(argv=None):
     parser.add_argument(
         "--repeats", type=int, default=3, help="timings of one training, best taken (default 3)"
     )
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float32",
+        help="the networks' dtype, both sides (default float32, the seed's network's)",
+    )
     args = parser.parse_args(argv)
+    dtype = np.dtype(args.dtype).type
     name, full = load(args.dataset)
     data = training_subset(full, NUM_TRAIN)
     print_conditions(
         f"weight-scale sweep, 40 trainings of the 7 x 50 net on {NUM_TRAIN} {name} images, "
-        "Adam 1e-3, batch 50, 10 epochs"
+        f"Adam 1e-3, batch 50, 10 epochs, {args.dtype}"
     )
 
-    one = dict(data=data, hidden_dims=HIDDEN_DIMS, weight_scale=1e-2, use_batchnorm=True)
+    one = dict(
+        data=data, hidden_dims=HIDDEN_DIMS, weight_scale=1e-2, use_batchnorm=True, dtype=dtype
+    )
     nndl_one, plain_one = [], []
     with threadpool_limits(limits=1, user_api="blas"):
         for _ in range(args.repeats):  # interleaved, so that a burst of load hits both
@@ -242,11 +247,13 @@ def main(argv=None):
     print(f"one training, nndl : best {nndl_wall:6.2f} s wall, {nndl_cpu:6.2f} s CPU")
     print(f"one training, plain: best {plain_wall:6.2f} s wall, {plain_cpu:6.2f} s CPU")
 
-    arguments = sweep_arguments(data)
-    nndl_time, nndl_sweep_cpu, runs = seconds(sweep, train_network, arguments)
+    # nndl's sweep sends each task the data's name, which each worker loads once; the plain run
+    # has the arrays at hand. Both include what loading the data costs them.
+    spec = DataSpec.resolve(NUM_TRAIN, name)
+    nndl_time, nndl_sweep_cpu, runs = seconds(sweep, train_network, sweep_arguments(spec, dtype))
     with threadpool_limits(limits=1, user_api="blas"):
         plain_time, plain_sweep_cpu, plain_runs = seconds(
-            lambda: [plain_train(**a) for a in arguments]
+            lambda: [plain_train(**a) for a in sweep_arguments(data, dtype)]
         )
     print(f"sweep, nndl (2 processes): {nndl_time:6.2f} s wall, {nndl_sweep_cpu:6.2f} s CPU")
     print(f"sweep, plain (serial)    : {plain_time:6.2f} s wall, {plain_sweep_cpu:6.2f} s CPU")
