@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # The input that check_accuracy predicts at once, unless told a batch size.
 EVAL_BATCH_BYTES = 4 * 2**20
+# The largest copy of a split that the Solver makes to give it the model's dtype.
+MAX_CAST_BYTES = 256 * 2**20
 
 
 class Solver:
@@ -107,8 +109,10 @@ class Solver:
         _check_model(model)
         _check_data(data, getattr(model, "num_classes", None))
         self.model = model
-        self.X_train, self.y_train = data["X_train"], data["y_train"]
-        self.X_val, self.y_val = data["X_val"], data["y_val"]
+        # Cast once to the model's dtype (if it has one), not in every call of model.loss.
+        dtype = getattr(model, "dtype", None)
+        self.X_train, self.y_train = _as_dtype(data["X_train"], dtype), data["y_train"]
+        self.X_val, self.y_val = _as_dtype(data["X_val"], dtype), data["y_val"]
 
         self.update_rule, self.update_rule_name = _resolve_update_rule(update_rule)
         self.optim_config = _check_optim_config(self.update_rule_name, optim_config)
@@ -346,6 +350,16 @@ def _check_split(X_name, y_name, X, y):
             f"{X.shape}; got {y.shape}"
         )
     return X, y
+
+
+def _as_dtype(X, dtype):
+    """X in the floating dtype a model computes in; X itself if it has it, if dtype is None, or
+    if the copy would be large (the model then casts each batch, as it would anyway)."""
+    if not isinstance(dtype, np.dtype) or dtype.kind != "f" or X.dtype.kind not in "iuf":
+        return X
+    if X.dtype != dtype and X.size * dtype.itemsize > MAX_CAST_BYTES:
+        return X
+    return X.astype(dtype, copy=False)
 
 
 def _check_optim_config(rule, optim_config):

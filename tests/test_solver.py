@@ -446,3 +446,21 @@ def test_resuming_a_run_without_a_seed_is_exact_and_leaves_the_global_generator_
     assert_identical(np.random.get_state(legacy=False), before)  # noqa: NPY002
     resumed.train()
     assert_identical(state(resumed), expected)
+
+
+def test_data_is_cast_once_to_the_models_dtype():
+    data = make_data()
+    data["X_train"] = data["X_train"].astype(np.float32)
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, dtype=np.float64, seed=0)
+    solver = Solver(model, data, verbose=False, seed=0)
+    assert solver.X_train.dtype == np.float64, "X_train is cast in every call instead of once"
+    assert solver.X_val is data["X_val"], "data already in the model's dtype was copied"
+    assert np.array_equal(solver.X_train, data["X_train"])
+
+
+def test_a_large_split_is_left_for_the_model_to_cast(monkeypatch):
+    monkeypatch.setattr(solver_module, "MAX_CAST_BYTES", 100)
+    data = make_data()
+    data["X_train"] = data["X_train"].astype(np.float32)
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, dtype=np.float64, seed=0)
+    assert Solver(model, data, verbose=False).X_train is data["X_train"], "a large copy was made"
