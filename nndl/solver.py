@@ -7,7 +7,9 @@ A model is anything with
 
 Optionally ``model.bn_params`` (a list of dicts with the batch-norm running averages) and
 ``model.dropout_param`` (a dict, possibly with an ``rng`` Generator): the Solver checkpoints these
-too, because a resumed run needs them to continue exactly.
+too, because a resumed run needs them to continue exactly. With ``model.num_classes`` the labels
+are checked against it when the Solver is made; with ``model.dtype`` the splits are cast to it
+once.
 
 Example::
 
