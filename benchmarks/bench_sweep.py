@@ -172,15 +172,16 @@ def plain_train(data, hidden_dims, weight_scale, use_batchnorm, *, num_epochs, b
 # Timing -------------------------------------------------------------------------------------------
 
 
-def sweep_arguments(data):
+def sweep_arguments(data, dtype):
     return [
         dict(
             data=data,
             hidden_dims=HIDDEN_DIMS,
             weight_scale=float(scale),
             use_batchnorm=use_batchnorm,
+            dtype=dtype,
             **SETTINGS,
-        )  # fmt: skip
+        )
         for use_batchnorm in (True, False)
         for scale in WEIGHT_SCALES
     ]
