@@ -24,6 +24,8 @@ as a negative learning rate or beta1 = 1 a ValueError, both naming the entry); t
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # The hyper-parameters each rule knows, with their defaults, and the state it keeps (arrays of w's
@@ -244,25 +246,27 @@ def adam(w, dw, config=None):
     beta1, beta2 = config["beta1"], config["beta2"]
     m, v = config["m"], config["v"]
     t = config["t"] + 1
-    # In place, into the state arrays: the same operations, in the same order, as
-    #   m = beta1 * m + (1 - beta1) * dw   and   v = beta2 * v + (1 - beta2) * dw**2
-    scratch = (1 - beta1) * dw
-    m *= beta1
+    # In place, into the state arrays (one pass over the array per line):
+    #   m <- beta1 * m + (1 - beta1) * dw,  written  m <- m + (1 - beta1) * (dw - m)
+    scratch = dw - m
+    scratch *= 1 - beta1
     m += scratch
+    #   v <- beta2 * v + (1 - beta2) * dw**2,  written  v <- v + (1 - beta2) * (dw**2 - v)
     np.multiply(dw, dw, out=scratch)
+    scratch -= v
     scratch *= 1 - beta2
-    v *= beta2
     v += scratch
     # Both moments start at zero, so early averages are biased towards zero; dividing by
     # 1 - beta**t undoes exactly that bias:
     #   next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)
-    step = m / (1 - beta1**t)  # m_hat
-    step *= config["learning_rate"]
-    np.divide(v, 1 - beta2**t, out=scratch)  # v_hat
-    np.sqrt(scratch, out=scratch)
-    scratch += config["epsilon"]
-    step /= scratch
-    next_w = w - step
+    # with m_hat = m / c1 and v_hat = v / c2, that is, multiplied through by sqrt(c2),
+    #   next_w = w - (learning_rate * sqrt(c2) / c1) * m / (sqrt(v) + epsilon * sqrt(c2))
+    c1, root_c2 = 1 - beta1**t, math.sqrt(1 - beta2**t)
+    np.sqrt(v, out=scratch)
+    scratch += config["epsilon"] * root_c2
+    np.divide(m, scratch, out=scratch)
+    scratch *= config["learning_rate"] * root_c2 / c1
+    next_w = w - scratch
     config["t"] = t
     ### END SOLUTION
     return _like(next_w, w), config
