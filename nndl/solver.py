@@ -327,10 +327,13 @@ def _check_data(data, num_classes=None):
         # A label out of range would crash the loss in training, and count as wrong in validation.
         low, high = int(y.min()), int(y.max())
         if low < 0 or (num_classes is not None and high >= num_classes):
-            expected = f"0..{num_classes - 1}" if num_classes is not None else "integers >= 0"
+            expected = (
+                f"0..{num_classes - 1} (the model's num_classes is {num_classes})"
+                if num_classes is not None
+                else ">= 0"
+            )
             raise ValueError(
-                f"y_{split} must hold class labels {expected} (the model's num_classes is "
-                f"{num_classes}), got labels from {low} to {high}"
+                f"y_{split} must hold class labels {expected}, got labels from {low} to {high}"
             )
     if data["X_val"].shape[1:] != data["X_train"].shape[1:]:
         raise ValueError(

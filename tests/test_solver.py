@@ -307,7 +307,7 @@ def test_integer_argument_that_is_not_a_number_is_a_type_error(value):
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.5])
 def test_lr_decay_must_be_a_finite_positive_number(value):
-    with pytest.raises(ValueError, match=r"lr_decay must be a finite number in \(0, inf\]"):
+    with pytest.raises(ValueError, match=r"lr_decay must be a finite number in \(0, inf\)"):
         Solver(TinyClassifier(), make_data(), lr_decay=value)
 
 
@@ -359,7 +359,9 @@ def test_labels_out_of_the_models_range_are_refused_when_the_solver_is_made(spli
 def test_negative_labels_are_refused_for_a_model_without_num_classes():
     data = make_data()
     data["y_train"][3] = -2
-    with pytest.raises(ValueError, match="y_train must hold class labels integers >= 0"):
+    with pytest.raises(
+        ValueError, match="y_train must hold class labels >= 0, got labels from -2 to 2"
+    ):
         Solver(TinyClassifier(), data)
 
 
