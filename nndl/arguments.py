@@ -34,7 +34,8 @@ def require_int(name, value, minimum=None, maximum=None, none=False):
 
 def require_number(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=False):
     """value as a float, if it is a finite real number in the interval from low to high."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    closing = ")" if high_open or high == math.inf else "]"
+    interval = f"{'(' if low_open or low == -math.inf else '['}{low:g}, {high:g}{closing}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{name} must be a number in {interval}, got {type(value).__name__} {value!r}"

@@ -8,8 +8,8 @@ array and ``{"scalar": key}`` for a numpy scalar (kept as an array so that its d
 decides the dtype of the arithmetic it enters, survives the round trip). The metadata also holds
 the hyper-parameters, the histories, the position in training and the random-generator states.
 
-``save(solver, path)`` writes a Solver's state; ``restore(solver, arrays, metadata)`` loads it
-into a Solver built with the same model and data (``Solver.resume`` does both steps for you).
+``save(solver, path)`` writes a Solver's state; ``load(Solver, path, model, data, overrides)``
+(what ``Solver.resume`` calls) builds a Solver from it and ``restore``s its state.
 ``write_checkpoint`` and ``read_checkpoint`` are the file format alone: the file is written to a
 temporary name and renamed, so a crash never leaves half a checkpoint.
 """
@@ -23,6 +23,8 @@ import tempfile
 import zipfile
 
 import numpy as np
+
+from nndl.optim import UPDATE_RULES
 
 CHECKPOINT_FORMAT = "nndl.solver checkpoint"
 CHECKPOINT_VERSION = 1
@@ -83,6 +85,30 @@ def save(solver, path):
         "dropout_param": pack(getattr(model, "dropout_param", {}), "dropout", arrays),
     }
     write_checkpoint(path, arrays, metadata)
+
+
+def load(solver_class, path, model, data, overrides):
+    """Solver.resume: a new Solver from the checkpoint's hyper-parameters (overridden by
+    overrides), its model and itself restored to the checkpoint's state."""
+    arrays, metadata = read_checkpoint(path)
+    try:
+        settings = {**metadata["hyperparameters"], **overrides}
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"{path}: no hyper-parameters in its metadata") from error
+    rule = settings.get("update_rule")
+    if isinstance(rule, str) and rule not in UPDATE_RULES:
+        raise CheckpointError(
+            f"{path} was written with the custom update rule {rule!r}; pass it again: "
+            "Solver.resume(path, model, data, update_rule=...)"
+        )
+    solver = solver_class(model, data, **settings)
+    try:
+        restore(solver, arrays, metadata)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"{path}: malformed checkpoint ({error!r})") from error
+    return solver
 
 
 def restore(solver, arrays, metadata):

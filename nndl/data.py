@@ -285,6 +285,20 @@ def get_digits_data(
     return _make_splits((images, labels), test, sizes, subtract_mean, dtype)
 
 
+def _mean_image(images, dtype):
+    """The mean image, accumulated in float64 so that no digit of a 49,000-image sum is lost."""
+    return images.mean(axis=0, dtype=np.float64).astype(dtype)
+
+
+def _as_floats(images, dtype, mean_image=None):
+    """images converted to dtype, minus mean_image if given, in one pass."""
+    if mean_image is None:
+        return images.astype(dtype)
+    out = np.empty(images.shape, dtype)
+    np.subtract(images, mean_image, out=out)
+    return out
+
+
 def _split_sizes(num_training, num_validation, num_test):
     """The three split sizes as ints, checked before any image is loaded."""
     return (
@@ -303,9 +317,8 @@ def _make_splits(pool, test, sizes, subtract_mean, dtype):
     - sizes: (num_training, num_validation, num_test).
     - subtract_mean, dtype: as in get_CIFAR10_data.
 
-    Each split is converted to `dtype` once (from uint8 for CIFAR-10); the mean training image is
-    accumulated in float64, so that no digit of a 49,000-image sum is lost, and subtracted in
-    place.
+    Each split is converted to `dtype` once (from uint8 for CIFAR-10), and the mean training
+    image subtracted in the same pass (in place, after the conversion, for float pools).
     """
     try:
         dtype = np.dtype(dtype)
@@ -325,16 +338,18 @@ def _make_splits(pool, test, sizes, subtract_mean, dtype):
     if num_test > len(X_test):
         raise ValueError(f"num_test = {num_test}, but only {len(X_test)} test images are available")
     train, val = slice(0, num_training), slice(num_training, num_training + num_validation)
-    data = {
-        "X_train": X_pool[train].astype(dtype),
-        "y_train": y_pool[train].astype(np.int64),
-        "X_val": X_pool[val].astype(dtype),
-        "y_val": y_pool[val].astype(np.int64),
-        "X_test": X_test[:num_test].astype(dtype),
-        "y_test": y_test[:num_test].astype(np.int64),
-    }
-    if subtract_mean:
-        mean_image = data["X_train"].mean(axis=0, dtype=np.float64).astype(dtype)
+    images = {"train": X_pool[train], "val": X_pool[val], "test": X_test[:num_test]}
+    labels = {"train": y_pool[train], "val": y_pool[val], "test": y_test[:num_test]}
+    # Integer pixels (CIFAR-10's uint8) sum exactly in float64 in any order, so their mean is the
+    # converted images' mean, and converting and subtracting it take one pass over each split.
+    fused = subtract_mean and X_pool.dtype.kind in "iu"
+    mean_image = _mean_image(images["train"], dtype) if fused else None
+    data = {}
+    for split in ("train", "val", "test"):
+        data[f"X_{split}"] = _as_floats(images[split], dtype, mean_image)
+        data[f"y_{split}"] = labels[split].astype(np.int64)
+    if subtract_mean and not fused:
+        mean_image = _mean_image(data["X_train"], dtype)
         for key in ("X_train", "X_val", "X_test"):
             data[key] -= mean_image
     return data

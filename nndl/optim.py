@@ -3,20 +3,28 @@
 Every rule has the interface ``next_w, config = rule(w, dw, config)``:
 
 Inputs:
-- w: A numpy array of parameters, of any shape.
-- dw: A numpy array of the same shape as w: the gradient of the loss with respect to w.
+- w: A floating-point numpy array of parameters, of any shape.
+- dw: A numpy array of the same shape as w: the gradient of the loss with respect to w (another
+  dtype is converted to w's).
 - config: A dict of hyper-parameters (learning rate, momentum, ...) and of the state the rule keeps
   between calls for this one parameter (velocity, caches, step count). It may be None or
   incomplete: missing entries get the defaults listed in each rule's docstring.
 
 Returns:
-- next_w: The updated parameters, a new array of w's shape and dtype (w itself is not modified).
+- next_w: The updated parameters, a new array of w's shape and dtype (w itself is not modified),
+  whatever the types of dw and of the hyper-parameters: np.float64(1e-3) as a learning rate does
+  not turn float32 parameters into float64.
 - config: The same dict, with the rule's state advanced by one step; pass it back in next time.
 
 One config dict per parameter array: the state (e.g. Adam's moments) has the parameter's shape.
+A config is checked at its first use (a wrong type raises a TypeError, a value out of range such
+as a negative learning rate or beta1 = 1 a ValueError, both naming the entry); the rule then sets
+``config["checked"] = True`` and trusts it from then on, so that a step costs its arithmetic only.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -238,25 +246,27 @@ def adam(w, dw, config=None):
     beta1, beta2 = config["beta1"], config["beta2"]
     m, v = config["m"], config["v"]
     t = config["t"] + 1
-    # In place, into the state arrays: the same operations, in the same order, as
-    #   m = beta1 * m + (1 - beta1) * dw   and   v = beta2 * v + (1 - beta2) * dw**2
-    scratch = (1 - beta1) * dw
-    m *= beta1
+    # In place, into the state arrays (one pass over the array per line):
+    #   m <- beta1 * m + (1 - beta1) * dw,  written  m <- m + (1 - beta1) * (dw - m)
+    scratch = dw - m
+    scratch *= 1 - beta1
     m += scratch
+    #   v <- beta2 * v + (1 - beta2) * dw**2,  written  v <- v + (1 - beta2) * (dw**2 - v)
     np.multiply(dw, dw, out=scratch)
+    scratch -= v
     scratch *= 1 - beta2
-    v *= beta2
     v += scratch
     # Both moments start at zero, so early averages are biased towards zero; dividing by
     # 1 - beta**t undoes exactly that bias:
     #   next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)
-    step = m / (1 - beta1**t)  # m_hat
-    step *= config["learning_rate"]
-    np.divide(v, 1 - beta2**t, out=scratch)  # v_hat
-    np.sqrt(scratch, out=scratch)
-    scratch += config["epsilon"]
-    step /= scratch
-    next_w = w - step
+    # with m_hat = m / c1 and v_hat = v / c2, that is, multiplied through by sqrt(c2),
+    #   next_w = w - (learning_rate * sqrt(c2) / c1) * m / (sqrt(v) + epsilon * sqrt(c2))
+    c1, root_c2 = 1 - beta1**t, math.sqrt(1 - beta2**t)
+    np.sqrt(v, out=scratch)
+    scratch += config["epsilon"] * root_c2
+    np.divide(m, scratch, out=scratch)
+    scratch *= config["learning_rate"] * root_c2 / c1
+    next_w = w - scratch
     config["t"] = t
     ### END SOLUTION
     return _like(next_w, w), config

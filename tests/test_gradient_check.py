@@ -216,7 +216,7 @@ def test_numerical_param_gradients_rejects_an_unknown_name(rng):
     [(0.0, ValueError), (-1e-5, ValueError), (float("nan"), ValueError), ("1e-5", TypeError)],
 )
 def test_step_size_must_be_a_positive_number(h, error, rng):
-    with pytest.raises(error, match=r"h must be a .*number in \(0, inf\]"):
+    with pytest.raises(error, match=r"h must be a .*number in \(0, inf\)"):
         eval_numerical_gradient(quadratic, rng.standard_normal(C.shape), verbose=False, h=h)
 
 

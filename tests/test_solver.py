@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nndl import solver as solver_module
 from nndl.fc_net import FullyConnectedNet
 from nndl.optim import sgd
 from nndl.solver import Solver
@@ -141,6 +142,21 @@ def test_check_accuracy_works_in_batches():
     y[:50] = 1
     assert solver.check_accuracy(np.zeros((250, 6)), y, batch_size=100) == 0.8
     assert solver.model.batch_sizes == [100, 100, 50], "check_accuracy does not work in batches"
+
+
+def test_check_accuracy_batches_hold_a_fixed_amount_of_input_by_default(monkeypatch):
+    solver = Solver(CountingModel(), make_data(), verbose=False)
+    y = np.zeros(250, dtype=int)
+    assert solver.check_accuracy(np.zeros((250, 6)), y) == 1.0
+    assert solver.model.batch_sizes == [250], "small samples are not predicted in one batch"
+    solver.model.batch_sizes.clear()
+    monkeypatch.setattr(solver_module, "EVAL_BATCH_BYTES", 120 * 6 * 8)  # 120 samples
+    solver.check_accuracy(np.zeros((250, 6)), y)
+    assert solver.model.batch_sizes == [120, 120, 10], "the batches are not sized by bytes"
+    solver.model.batch_sizes.clear()
+    monkeypatch.setattr(solver_module, "EVAL_BATCH_BYTES", 1)
+    solver.check_accuracy(np.zeros((250, 6)), y)
+    assert solver.model.batch_sizes == [100, 100, 50], "the batches are smaller than 100"
 
 
 def test_check_accuracy_subsamples_without_replacement_from_the_seed():
@@ -291,7 +307,7 @@ def test_integer_argument_that_is_not_a_number_is_a_type_error(value):
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.5])
 def test_lr_decay_must_be_a_finite_positive_number(value):
-    with pytest.raises(ValueError, match=r"lr_decay must be a finite number in \(0, inf\]"):
+    with pytest.raises(ValueError, match=r"lr_decay must be a finite number in \(0, inf\)"):
         Solver(TinyClassifier(), make_data(), lr_decay=value)
 
 
@@ -343,7 +359,9 @@ def test_labels_out_of_the_models_range_are_refused_when_the_solver_is_made(spli
 def test_negative_labels_are_refused_for_a_model_without_num_classes():
     data = make_data()
     data["y_train"][3] = -2
-    with pytest.raises(ValueError, match="y_train must hold class labels integers >= 0"):
+    with pytest.raises(
+        ValueError, match="y_train must hold class labels >= 0, got labels from -2 to 2"
+    ):
         Solver(TinyClassifier(), data)
 
 
@@ -359,7 +377,7 @@ def test_data_that_is_not_a_dict_is_a_type_error():
         (lambda X, y: (X[:0], y[:0]), "X must be a non-empty numpy array"),
         (lambda X, y: (X, y.astype(float)), "y must be a numpy array of integer labels"),
         (lambda X, y: (X, y, 0), "num_samples must be an integer >= 1 or None, got 0"),
-        (lambda X, y: (X, y, None, 0), "batch_size must be an integer >= 1, got 0"),
+        (lambda X, y: (X, y, None, 0), "batch_size must be an integer >= 1 or None, got 0"),
     ],
     ids=["one label for 30 samples", "empty X", "float labels", "num_samples=0", "batch_size=0"],
 )
@@ -430,3 +448,21 @@ def test_resuming_a_run_without_a_seed_is_exact_and_leaves_the_global_generator_
     assert_identical(np.random.get_state(legacy=False), before)  # noqa: NPY002
     resumed.train()
     assert_identical(state(resumed), expected)
+
+
+def test_data_is_cast_once_to_the_models_dtype():
+    data = make_data()
+    data["X_train"] = data["X_train"].astype(np.float32)
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, dtype=np.float64, seed=0)
+    solver = Solver(model, data, verbose=False, seed=0)
+    assert solver.X_train.dtype == np.float64, "X_train is cast in every call instead of once"
+    assert solver.X_val is data["X_val"], "data already in the model's dtype was copied"
+    assert np.array_equal(solver.X_train, data["X_train"])
+
+
+def test_a_large_split_is_left_for_the_model_to_cast(monkeypatch):
+    monkeypatch.setattr(solver_module, "MAX_CAST_BYTES", 100)
+    data = make_data()
+    data["X_train"] = data["X_train"].astype(np.float32)
+    model = FullyConnectedNet([5], input_dim=6, num_classes=3, dtype=np.float64, seed=0)
+    assert Solver(model, data, verbose=False).X_train is data["X_train"], "a large copy was made"
