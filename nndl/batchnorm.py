@@ -22,7 +22,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nndl.validation import check_array, check_shape
+from nndl.validation import (
+    check_array,
+    check_mode,
+    check_number,
+    check_param_dict,
+    check_shape,
+)
 
 BN_MODES = ("train", "test")
 
@@ -37,24 +43,45 @@ class BatchNormCache(NamedTuple):
     gamma: np.ndarray  # scale, (D,)
 
 
-def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, int]:
+BN_PARAM_KEYS = frozenset({"mode", "eps", "momentum", "running_mean", "running_var"})
+_VAR = "bn_param['running_var']"
+
+
+def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float]:
+    """Check the forward's inputs; return the mode, eps and momentum (floats, or symbols in a
+    symbolic run)."""
     layer = "batchnorm_forward"
     for name, a in (("x", x), ("gamma", gamma), ("beta", beta)):
         check_array(name, layer, a)
     if x.ndim != 2:
         raise ValueError(f"{layer}: x must be 2-D of shape (N, D), got shape {x.shape}")
     N, D = x.shape
-    check_shape("gamma", layer, gamma, (D,))
-    check_shape("beta", layer, beta, (D,))
-    mode = bn_param.get("mode", "train")
-    if mode not in BN_MODES:
-        raise ValueError(f"{layer}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    check_shape("gamma", layer, gamma, (D,), match=("x", x))
+    check_shape("beta", layer, beta, (D,), match=("x", x))
+    check_param_dict(layer, "bn_param", bn_param, BN_PARAM_KEYS)
+    mode = check_mode(layer, "bn_param['mode']", bn_param.get("mode", "train"), BN_MODES)
     if mode == "train" and N < 1:
         raise ValueError(f"{layer}: train mode needs at least one example, got N = {N}")
-    for key in ("running_mean", "running_var"):
+    symbolic = x.dtype == object
+    eps = check_number(
+        "bn_param['eps']", layer, bn_param.get("eps", 1e-5), 0, np.inf, "()", symbolic
+    )
+    momentum = bn_param.get("momentum", 0.9)
+    momentum = check_number("bn_param['momentum']", layer, momentum, 0, 1, "[]", symbolic)
+    for key, name in (("running_mean", "bn_param['running_mean']"), ("running_var", _VAR)):
         if key in bn_param:
-            check_shape(f"bn_param[{key!r}]", layer, np.asarray(bn_param[key]), (D,))
-    return mode, D
+            check_array(name, layer, bn_param[key])
+            check_shape(name, layer, bn_param[key], (D,), match=("x", x))
+    running_var = bn_param.get("running_var")
+    if running_var is not None and running_var.dtype != object and running_var.size:
+        lowest = np.minimum.reduce(running_var)  # one pass over D values; NaN if any is NaN
+        if not lowest >= 0:
+            why = "; a NaN in x in train mode makes the running averages NaN"
+            why = why if np.isnan(lowest) else ""
+            raise ValueError(
+                f"{layer}: {_VAR} must be >= 0 (a variance), got a minimum of {lowest}{why}"
+            )
+    return mode, eps, momentum
 
 
 def batch_statistics(x, eps):
@@ -98,9 +125,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     - out: array of shape (N, D)
     - cache: a ``BatchNormCache`` for the backward pass
     """
-    mode, D = _check_batchnorm_inputs(x, gamma, beta, bn_param)
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
+    mode, eps, momentum = _check_batchnorm_inputs(x, gamma, beta, bn_param)
+    D = x.shape[1]
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
 
@@ -128,8 +154,12 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
 def _check_batchnorm_backward(name: str, dout, cache) -> None:
     if not isinstance(cache, BatchNormCache):
-        raise TypeError(f"{name}: cache must be the BatchNormCache returned by batchnorm_forward")
-    check_shape("dout", name, dout, cache.xhat.shape)
+        raise TypeError(
+            f"{name}: cache must be the BatchNormCache returned by batchnorm_forward, "
+            f"got {type(cache).__name__}"
+        )
+    check_array("dout", name, dout)
+    check_shape("dout", name, dout, cache.xhat.shape, "(the shape of the forward's x)")
 
 
 def batchnorm_backward(dout, cache):

@@ -7,11 +7,13 @@ and ``loss(X, y=None)``, which returns class scores when ``y`` is None (test mod
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from nndl.batchnorm import batchnorm_backward_alt, batchnorm_forward
+from nndl.layernorm import layernorm_backward_alt, layernorm_forward
 from nndl.layers import (
     affine_backward,
     affine_forward,
@@ -21,15 +23,24 @@ from nndl.layers import (
     relu_forward,
     softmax_loss,
 )
+from nndl.validation import check_integer, check_labels, check_mode, check_number, check_seed
+
+WHERE_FORWARD = "FullyConnectedNet.forward_layers"
+NORMALIZATIONS = (None, "batchnorm", "layernorm")
+# Each normalization layer's forward and (closed-form) backward pass.
+NORMALIZATION_LAYERS = {
+    "batchnorm": (batchnorm_forward, batchnorm_backward_alt),
+    "layernorm": (layernorm_forward, layernorm_backward_alt),
+}
 
 
 class HiddenLayer(NamedTuple):
     """One hidden layer's values in a forward pass, and the caches its backward pass needs."""
 
-    affine: np.ndarray  # the affine output x @ W + b, (N, H): batch norm's input
+    affine: np.ndarray  # the affine output x @ W + b, (N, H): the normalization's input
     relu: np.ndarray  # the ReLU output, (N, H): the next layer's input (before dropout)
     affine_cache: Any
-    bn_cache: Any  # a BatchNormCache (its xhat is the normalised input), or None
+    bn_cache: Any  # a BatchNormCache or LayerNormCache (its xhat is the normalised input), or None
     relu_cache: Any
     dropout_cache: Any  # None without dropout
 
@@ -37,12 +48,23 @@ class HiddenLayer(NamedTuple):
 class FullyConnectedNet:
     """A fully connected network with L - 1 hidden layers::
 
-        {affine - [batch norm] - relu - [dropout]} x (L - 1) - affine - softmax
+        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
 
-    Batch norm and dropout are optional. Parameters live in ``self.params``: weights ``W1..WL``,
-    biases ``b1..bL`` and, with batch norm, scales ``gamma1..gamma{L-1}`` (initialised to 1) and
-    shifts ``beta1..beta{L-1}`` (initialised to 0). The L2 penalty ``0.5 * reg * sum(W**2)``
-    applies to the weights only.
+    Normalization and dropout are optional. Parameters live in ``self.params``: weights
+    ``W1..WL``, biases ``b1..bL`` and, with batch or layer norm, scales ``gamma1..gamma{L-1}``
+    (initialised to 1) and shifts ``beta1..beta{L-1}`` (initialised to 0). The L2 penalty
+    ``0.5 * reg * sum(W**2)`` applies to the weights only.
+
+    Both spellings of the options work: the original assignment's (2017) ``use_batchnorm=True``
+    and ``dropout=p``, the probability of *dropping* a unit, and CS231n's current (2019+)
+    ``normalization="batchnorm"`` or ``"layernorm"`` and ``dropout_keep_ratio=1 - p``, the
+    probability of *keeping* one. ``dropout_param["p"]`` is always the drop probability.
+
+    Randomness, as in the CS231n notebooks: with ``seed=None`` the weights and the dropout masks
+    come from NumPy's global generator, so ``np.random.seed(231)`` makes a run reproducible; an
+    integer seed gives reproducible weights and the *same* dropout masks at every call (what a
+    gradient check needs); a Generator gives reproducible weights and a new mask at every call
+    (what a reproducible training with dropout needs).
     """
 
     def __init__(
@@ -50,43 +72,43 @@ class FullyConnectedNet:
         hidden_dims,
         input_dim=3 * 32 * 32,
         num_classes=10,
-        dropout=0,
-        use_batchnorm=False,
+        dropout=None,
+        use_batchnorm=None,
         reg=0.0,
         weight_scale=1e-2,
         dtype=np.float32,
         seed=None,
+        normalization=None,
+        dropout_keep_ratio=None,
     ):
         """
         Inputs:
         - hidden_dims: list of the sizes of the hidden layers
         - input_dim: size of one (flattened) input example
         - num_classes: number of classes
-        - dropout: probability of dropping a hidden unit; 0 means no dropout
-        - use_batchnorm: whether to batch-normalise after each hidden affine layer
+        - dropout: probability of dropping a hidden unit, in [0, 1) (default 0: no dropout)
+        - use_batchnorm: whether to batch-normalise after each hidden affine layer (False)
         - reg: strength of the L2 penalty
         - weight_scale: standard deviation of the normally distributed initial weights
         - dtype: floating dtype of the parameters and the computation (float64 for
           gradient checks)
-        - seed: int or numpy Generator; seeds the initial weights and the dropout masks
+        - seed: None (NumPy's global generator), an int (fixed dropout masks) or a numpy
+          Generator; see the class docstring
+        - normalization: None, "batchnorm" or "layernorm", after each hidden affine layer
+        - dropout_keep_ratio: probability of keeping a hidden unit, in (0, 1]; 1 means no dropout
         """
-        hidden_dims = list(hidden_dims)
-        if not all(isinstance(h, (int, np.integer)) and h > 0 for h in hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout is the probability of dropping a unit, in [0, 1): {dropout}")
-        if reg < 0 or weight_scale <= 0:
-            raise ValueError(f"need reg >= 0 and weight_scale > 0, got {reg} and {weight_scale}")
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"dtype must be a floating dtype, got {np.dtype(dtype)}")
-
-        self.use_batchnorm = use_batchnorm
+        hidden_dims = _check_config(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype)
+        normalization = _normalization(use_batchnorm, normalization)
+        dropout = _drop_probability(dropout, dropout_keep_ratio)
+        self.normalization = normalization
+        self.use_batchnorm = normalization == "batchnorm"
         self.use_dropout = dropout > 0
-        self.reg = reg
+        self.reg = float(reg)
+        self.input_dim = int(input_dim)
+        self.num_classes = int(num_classes)
         self.num_layers = len(hidden_dims) + 1
-        self.num_classes = num_classes
         self.dtype = np.dtype(dtype)
-        self.rng = np.random.default_rng(seed)
+        self.rng = _generator(seed)
         self.params = {}
 
         ### BEGIN SOLUTION
@@ -94,16 +116,40 @@ class FullyConnectedNet:
         for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
             self.params[f"W{i}"] = weight_scale * self.rng.standard_normal((fan_in, fan_out))
             self.params[f"b{i}"] = np.zeros(fan_out)
-            if use_batchnorm and i < self.num_layers:
+            if normalization and i < self.num_layers:
                 self.params[f"gamma{i}"] = np.ones(fan_out)
                 self.params[f"beta{i}"] = np.zeros(fan_out)
         ### END SOLUTION
         for name, value in self.params.items():
             self.params[name] = value.astype(self.dtype)
 
-        # One bn_param per batch-norm layer: it holds that layer's running statistics.
+        # One parameter dict per normalization layer (bn_param or ln_param, as in CS231n): batch
+        # norm keeps its running statistics there.
         self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
-        self.dropout_param = {"mode": "train", "p": dropout, "rng": self.rng}
+        self.dropout_param = {"mode": "train", "p": dropout}
+        if isinstance(seed, int | np.integer):
+            self.dropout_param["seed"] = int(seed)  # the same masks at every call
+        else:
+            self.dropout_param["rng"] = self.rng
+
+    def _check_X(self, X) -> np.ndarray:
+        """X as an array of the network's dtype, after checking that it holds examples of
+        input_dim values (the shape (N, input_dim), or (N, d_1, ..., d_k) that flattens to it)."""
+        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2:
+            if X.shape[1] == self.input_dim:  # the common case, checked in a few attribute reads
+                return X
+        X = np.asarray(X)
+        if X.dtype.kind not in "iuf":
+            raise TypeError(
+                f"FullyConnectedNet: X must be an array of numbers, got dtype {X.dtype}"
+            )
+        if X.ndim < 2 or math.prod(X.shape[1:]) != self.input_dim:
+            raise ValueError(
+                f"FullyConnectedNet: X must have shape (N, {self.input_dim}) or (N, d_1, ..., "
+                f"d_k) with d_1 * ... * d_k = {self.input_dim}, the network's input_dim; "
+                f"got shape {X.shape}"
+            )
+        return X.astype(self.dtype, copy=False)
 
     def forward_layers(self, X, mode="train", bn_params=None):
         """The forward pass, layer by layer.
@@ -120,7 +166,8 @@ class FullyConnectedNet:
         - scores: class scores of shape (N, C)
         - layers: one ``HiddenLayer`` per hidden layer, then the last affine layer's cache
         """
-        X = np.asarray(X).astype(self.dtype, copy=False)
+        X = self._check_X(X)
+        check_mode(WHERE_FORWARD, "mode", mode)
         bn_params = self.bn_params if bn_params is None else bn_params
         for bn_param in bn_params:
             bn_param["mode"] = mode
@@ -133,9 +180,10 @@ class FullyConnectedNet:
             affine, affine_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
             bn_cache = dropout_cache = None
             relu_in = affine
-            if self.use_batchnorm:
+            if self.normalization:
+                forward = NORMALIZATION_LAYERS[self.normalization][0]
                 gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
-                relu_in, bn_cache = batchnorm_forward(affine, gamma, beta, bn_params[i - 1])
+                relu_in, bn_cache = forward(affine, gamma, beta, bn_params[i - 1])
             relu, relu_cache = relu_forward(relu_in)
             out = relu
             if self.use_dropout:
@@ -160,6 +208,14 @@ class FullyConnectedNet:
           running averages and leaves them unchanged; no dropout)
         - otherwise a tuple (loss, grads) in train mode; grads has the keys of self.params
         """
+        X = self._check_X(X)  # checked once here; forward_layers sees it is done
+        if y is not None:
+            if X.shape[0] == 0:
+                raise ValueError(
+                    "FullyConnectedNet.loss: X must hold at least one example (the loss is a "
+                    f"mean over the examples), got shape {X.shape}"
+                )
+            y = check_labels("FullyConnectedNet.loss", y, X.shape[0], self.num_classes)
         scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
             return scores
@@ -179,16 +235,101 @@ class FullyConnectedNet:
             if self.use_dropout:
                 dout = dropout_backward(dout, layer.dropout_cache)
             dout = relu_backward(dout, layer.relu_cache)
-            if self.use_batchnorm:
-                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_alt(
-                    dout, layer.bn_cache
-                )
+            if self.normalization:
+                backward = NORMALIZATION_LAYERS[self.normalization][1]
+                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, layer.bn_cache)
             dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
         if self.reg:
             for i in range(1, L + 1):
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
         ### END SOLUTION
         return loss, grads
+
+
+def _check_config(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype) -> list[int]:
+    """Check the constructor's arguments; return hidden_dims as a list of ints."""
+    where = "FullyConnectedNet"
+    if not isinstance(hidden_dims, list | tuple):
+        raise TypeError(
+            f"{where}: hidden_dims must be a list of hidden-layer sizes (e.g. [100] for one "
+            f"layer of 100 units), got {type(hidden_dims).__name__} {hidden_dims!r}"
+        )
+    if not all(isinstance(h, int | np.integer) and not isinstance(h, bool) for h in hidden_dims):
+        raise TypeError(f"{where}: hidden_dims must be positive integers, got {hidden_dims!r}")
+    if not all(h > 0 for h in hidden_dims):
+        raise ValueError(f"{where}: hidden_dims must be positive integers, got {hidden_dims!r}")
+    if isinstance(input_dim, tuple | list):
+        raise TypeError(
+            f"{where}: input_dim must be an integer, the number of values in one example, got "
+            f"{input_dim!r}; for examples of shape {tuple(input_dim)} pass "
+            f"{math.prod(input_dim)}"
+        )
+    check_integer("input_dim", where, input_dim, 1)
+    check_integer("num_classes", where, num_classes, 2)
+    check_number("reg", where, reg, 0, np.inf, "[)")
+    check_number("weight_scale", where, weight_scale, 0, np.inf, "()")
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = repr(dtype)
+    if name not in ("float32", "float64"):
+        hint = " (float16 has too few digits for gradient checks)" * (name == "float16")
+        raise TypeError(
+            f"{where}: dtype must be a floating dtype, float32 or float64, got {name}{hint}"
+        )
+    return [int(h) for h in hidden_dims]
+
+
+def _generator(seed) -> np.random.Generator:
+    """The network's generator: for seed=None one on the bit generator that np.random.seed
+    seeds, so that weights and masks follow it as in the CS231n notebooks."""
+    seed = check_seed("seed", "FullyConnectedNet", seed)
+    if seed is None:
+        return np.random.Generator(np.random.get_bit_generator())
+    return np.random.default_rng(seed)
+
+
+def _normalization(use_batchnorm, normalization):
+    """The normalization from either spelling; both given and disagreeing is an error."""
+    where = "FullyConnectedNet"
+    if normalization not in NORMALIZATIONS:
+        wrong = ValueError if isinstance(normalization, str) else TypeError
+        raise wrong(
+            f"{where}: normalization must be None, 'batchnorm' or 'layernorm', "
+            f"got {normalization!r}"
+        )
+    if use_batchnorm is None:
+        return normalization
+    if not isinstance(use_batchnorm, bool | np.bool_):
+        raise TypeError(
+            f"{where}: use_batchnorm must be True or False, got {type(use_batchnorm).__name__} "
+            f"{use_batchnorm!r}"
+        )
+    if normalization is not None and bool(use_batchnorm) != (normalization == "batchnorm"):
+        raise ValueError(
+            f"{where}: use_batchnorm={use_batchnorm} contradicts normalization="
+            f"{normalization!r}; give one of the two (use_batchnorm=True is "
+            "normalization='batchnorm')"
+        )
+    return "batchnorm" if use_batchnorm else normalization
+
+
+def _drop_probability(dropout, dropout_keep_ratio) -> float:
+    """The probability of dropping a unit from either spelling (dropout = 1 - keep ratio);
+    both given and disagreeing is an error."""
+    where = "FullyConnectedNet"
+    if dropout is not None:
+        dropout = check_number("dropout", where, dropout, 0, 1, "[)")
+    if dropout_keep_ratio is None:
+        return 0.0 if dropout is None else dropout
+    keep = check_number("dropout_keep_ratio", where, dropout_keep_ratio, 0, 1, "(]")
+    if dropout is not None and not math.isclose(dropout, 1 - keep, abs_tol=1e-12):
+        raise ValueError(
+            f"{where}: dropout={dropout!r} (the probability of dropping a unit) contradicts "
+            f"dropout_keep_ratio={dropout_keep_ratio!r} (the probability of keeping one); "
+            "give one of the two (dropout = 1 - dropout_keep_ratio)"
+        )
+    return 1 - keep
 
 
 class TwoLayerNet(FullyConnectedNet):
@@ -204,7 +345,7 @@ class TwoLayerNet(FullyConnectedNet):
         input_dim=3 * 32 * 32,
         hidden_dim=100,
         num_classes=10,
-        dropout=0,
+        dropout=None,
         weight_scale=1e-3,
         reg=0.0,
         seed=None,

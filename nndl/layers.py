@@ -18,7 +18,15 @@ import math
 
 import numpy as np
 
-from nndl.validation import check_array, check_labels, check_shape
+from nndl.validation import (
+    check_array,
+    check_integer,
+    check_labels,
+    check_mode,
+    check_number,
+    check_param_dict,
+    check_shape,
+)
 
 # The normalization layers live in modules of their own and are importable from here, as in
 # CS231n's layers.py. They are looked up on first use (PEP 562) rather than imported now, so that
@@ -68,6 +76,11 @@ def __dir__():
     return sorted([*globals(), *_REEXPORTED])
 
 
+def _check_cache(layer: str, cache, expected: str) -> None:
+    if not (isinstance(cache, tuple) and len(cache) == 2):
+        raise TypeError(f"{layer}: cache must be {expected}, got {type(cache).__name__}")
+
+
 # --------------------------------------------------------------------------------------------
 # Affine
 # --------------------------------------------------------------------------------------------
@@ -88,11 +101,16 @@ def affine_forward(x, w, b):
     layer = "affine_forward"
     for name, a in (("x", x), ("w", w), ("b", b)):
         check_array(name, layer, a)
-    if x.ndim < 1 or w.ndim != 2:
-        raise ValueError(f"{layer}: need x of shape (N, ...) and w of shape (D, M), got {w.shape}")
+    if x.ndim < 2:
+        raise ValueError(
+            f"{layer}: x must have shape (N, d_1, ..., d_k), one row per example, got shape "
+            f"{x.shape}; a single example of D values is x.reshape(1, D)"
+        )
+    if w.ndim != 2:
+        raise ValueError(f"{layer}: w must be 2-D of shape (D, M), got shape {w.shape}")
     D = math.prod(x.shape[1:])
-    check_shape("w", layer, w, (D, w.shape[1]))
-    check_shape("b", layer, b, (w.shape[1],))
+    check_shape("w", layer, w, (D, w.shape[1]), match=("x", x))
+    check_shape("b", layer, b, (w.shape[1],), match=("w", w))
     ### BEGIN SOLUTION
     out = x.reshape(x.shape[0], D) @ w + b
     ### END SOLUTION
@@ -111,8 +129,11 @@ def affine_backward(dout, cache):
     - dw: gradient with respect to w, shape (D, M)
     - db: gradient with respect to b, shape (M,)
     """
+    layer = "affine_backward"
+    _check_cache(layer, cache, "the (x, w) tuple returned by affine_forward")
     x, w = cache
-    check_shape("dout", "affine_backward", dout, (x.shape[0], w.shape[1]))
+    check_array("dout", layer, dout)
+    check_shape("dout", layer, dout, (x.shape[0], w.shape[1]), "(N, M) of the forward's output")
     ### BEGIN SOLUTION
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T @ dout
@@ -155,7 +176,9 @@ def relu_backward(dout, cache):
     - dx: gradient with respect to x
     """
     x = cache
-    check_shape("dout", "relu_backward", dout, x.shape)
+    check_array("cache", "relu_backward", x)  # relu_forward's cache is its input x
+    check_array("dout", "relu_backward", dout)
+    check_shape("dout", "relu_backward", dout, x.shape, "(the shape of the forward's x)")
     ### BEGIN SOLUTION
     dx = np.where(x > 0, dout, 0)
     ### END SOLUTION
@@ -167,14 +190,38 @@ def relu_backward(dout, cache):
 # --------------------------------------------------------------------------------------------
 
 
-def _dropout_rng(dropout_param) -> np.random.Generator:
+DROPOUT_PARAM_KEYS = frozenset({"p", "mode", "seed", "rng"})
+
+
+def _dropout_rng(dropout_param):
     """A fixed ``seed`` gives the same mask at every call (what a gradient check needs); an
-    ``rng`` Generator gives a new, reproducible mask at every call (what training needs)."""
+    ``rng`` Generator gives a new, reproducible mask at every call (what training needs);
+    neither draws from NumPy's global generator, so that ``np.random.seed`` makes a run
+    reproducible, as in the CS231n notebooks."""
     if dropout_param.get("seed") is not None:
         return np.random.default_rng(dropout_param["seed"])
     if dropout_param.get("rng") is not None:
         return dropout_param["rng"]
-    return np.random.default_rng()
+    return np.random  # its functions draw from the global generator that np.random.seed seeds
+
+
+def _check_dropout_param(layer: str, dropout_param) -> tuple[float, str]:
+    """Check ``dropout_param`` and return its probability p (a float) and its mode."""
+    check_param_dict(layer, "dropout_param", dropout_param, DROPOUT_PARAM_KEYS)
+    if "p" not in dropout_param:
+        raise ValueError(f"{layer}: dropout_param needs 'p', the probability of dropping a unit")
+    p = check_number("dropout_param['p']", layer, dropout_param["p"], 0, 1, "[)")
+    mode = check_mode(layer, "dropout_param['mode']", dropout_param.get("mode", "train"))
+    if dropout_param.get("seed") is not None:
+        check_integer("dropout_param['seed']", layer, dropout_param["seed"], 0)
+    rng = dropout_param.get("rng")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{layer}: dropout_param['rng'] must be a numpy Generator (np.random.default_rng(...)) "
+            f"or None, got {type(rng).__name__} {rng!r}; for the same mask at every call, "
+            "pass an integer as dropout_param['seed']"
+        )
+    return p, mode
 
 
 def dropout_forward(x, dropout_param):
@@ -187,8 +234,9 @@ def dropout_forward(x, dropout_param):
     - dropout_param: dict with keys
       - p: probability of dropping a unit, 0 <= p < 1
       - mode: 'train' or 'test' (default 'train'); test mode returns x unchanged
-      - seed: optional int; the same seed gives the same mask at every call
-      - rng: optional numpy Generator, used when there is no seed
+      - seed: optional int >= 0; the same seed gives the same mask at every call
+      - rng: optional numpy Generator, used when there is no seed; with neither, the mask comes
+        from NumPy's global generator (``np.random.seed``)
 
     Returns a tuple of:
     - out: array of the same shape and dtype as x
@@ -196,12 +244,7 @@ def dropout_forward(x, dropout_param):
     """
     layer = "dropout_forward"
     check_array("x", layer, x)
-    p = dropout_param.get("p")
-    mode = dropout_param.get("mode", "train")
-    if p is None or not 0 <= p < 1:
-        raise ValueError(f"{layer}: dropout_param['p'] must be a probability in [0, 1), got {p!r}")
-    if mode not in ("train", "test"):
-        raise ValueError(f"{layer}: dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
+    p, mode = _check_dropout_param(layer, dropout_param)
 
     mask = None
     if mode == "train":
@@ -225,10 +268,13 @@ def dropout_backward(dout, cache):
     Returns:
     - dx: gradient with respect to x
     """
+    layer = "dropout_backward"
+    _check_cache(layer, cache, "the (dropout_param, mask) tuple returned by dropout_forward")
     _, mask = cache
+    check_array("dout", layer, dout)
     if mask is None:  # test mode: the forward pass was the identity
         return dout
-    check_shape("dout", "dropout_backward", dout, mask.shape)
+    check_shape("dout", layer, dout, mask.shape, "(the shape of the forward's x)")
     ### BEGIN SOLUTION
     dx = dout * mask
     ### END SOLUTION
@@ -242,8 +288,11 @@ def dropout_backward(dout, cache):
 
 def _check_scores(layer: str, x, y) -> np.ndarray:
     check_array("x", layer, x)
-    if x.ndim != 2:
-        raise ValueError(f"{layer}: x must be 2-D scores of shape (N, C), got shape {x.shape}")
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(
+            f"{layer}: x must be 2-D scores of shape (N, C) with N >= 1 (the loss is a mean "
+            f"over the examples), got shape {x.shape}"
+        )
     return check_labels(layer, y, *x.shape)
 
 

@@ -1,4 +1,5 @@
-"""Hypothesis strategies shared by the tests: batch shapes, float dtypes and seeded arrays.
+"""Hypothesis strategies shared by the tests: batch shapes, float dtypes and seeded arrays; and
+``offset_and_scaled``, the one generator of batches whose features have an offset and a scale.
 
 Arrays are drawn from a seeded normal distribution rather than element by element, so that the
 examples look like activations (no subnormals or 1e308s) and shrink to small shapes and seeds.
@@ -13,6 +14,18 @@ float_dtypes = st.sampled_from([np.float32, np.float64])
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 
+def offset_and_scaled(rng: np.random.Generator, shape, offset=(-10, 10), scale=(0.5, 10)):
+    """A batch whose features have an offset and a scale: ``offset + scale * N(0, 1)`` of the
+    given shape. ``offset`` and ``scale`` are numbers (the same for every feature) or
+    ``(low, high)`` ranges from which each feature (last axis) draws its own, uniformly."""
+    d = shape[-1]
+    if isinstance(offset, tuple):
+        offset = rng.uniform(*offset, size=d)
+    if isinstance(scale, tuple):
+        scale = rng.uniform(*scale, size=d)
+    return offset + scale * rng.standard_normal(shape)
+
+
 @st.composite
 def batch_shapes(draw, min_n: int = 2, max_n: int = 64, max_d: int = 16) -> tuple[int, int]:
     """Shapes (N, D) of a batch of N examples with D features."""
@@ -24,10 +37,7 @@ def batches(draw, min_n: int = 2, max_n: int = 64, max_d: int = 16, dtype=None):
     """A batch ``x`` of shape (N, D) with a per-feature offset and scale, and its dtype."""
     n, d = draw(batch_shapes(min_n=min_n, max_n=max_n, max_d=max_d))
     dtype = dtype or draw(float_dtypes)
-    rng = np.random.default_rng(draw(seeds))
-    loc = rng.uniform(-10, 10, size=d)
-    scale = rng.uniform(0.5, 10, size=d)
-    return (loc + scale * rng.standard_normal((n, d))).astype(dtype)
+    return offset_and_scaled(np.random.default_rng(draw(seeds)), (n, d)).astype(dtype)
 
 
 def like(x: np.ndarray, seed: int, shape=None) -> np.ndarray:

@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nndl.fc_net import FullyConnectedNet, TwoLayerNet
 from nndl.gradient_check import eval_numerical_gradient, rel_error
+from tests.strategies import offset_and_scaled
 
 pytestmark = pytest.mark.fc_net
 
@@ -112,7 +115,7 @@ def test_prediction_runs_in_test_mode_and_uses_the_running_statistics():
         [6], input_dim=4, num_classes=3, use_batchnorm=True, dtype=np.float64, seed=0
     )
     for _ in range(5):
-        model.loss(rng.standard_normal((20, 4)) * 3 + 1, rng.integers(3, size=20))
+        model.loss(offset_and_scaled(rng, (20, 4), offset=1, scale=3), rng.integers(3, size=20))
     bn_param = model.bn_params[0]
     running = bn_param["running_mean"].copy(), bn_param["running_var"].copy()
 
@@ -160,7 +163,10 @@ def test_two_layer_net_gradients_match_numerical_gradients():
     [
         ({"hidden_dims": [10, 0]}, "positive integers"),
         ({"hidden_dims": [10], "dropout": 1.0}, r"\[0, 1\)"),
-        ({"hidden_dims": [10], "weight_scale": 0}, "weight_scale > 0"),
+        (
+            {"hidden_dims": [10], "weight_scale": 0},
+            r"weight_scale must be a finite number in \(0, inf\)",
+        ),
         ({"hidden_dims": [10], "dtype": np.int32}, "floating dtype"),
     ],
 )
@@ -169,7 +175,209 @@ def test_fc_net_rejects_bad_hyperparameters(kwargs, message):
         FullyConnectedNet(input_dim=5, **kwargs)
 
 
-def test_fc_net_rejects_inputs_of_the_wrong_size():
+def test_fc_net_names_X_and_input_dim_for_inputs_of_the_wrong_size():
     model = FullyConnectedNet([4], input_dim=5, num_classes=3, seed=0)
-    with pytest.raises(ValueError, match=r"w must have shape \(6, 4\)"):
+    # Named as the network's input, not as the first layer's weights.
+    message = r"X must have shape \(N, 5\).*input_dim; got shape \(2, 6\)"
+    with pytest.raises(ValueError, match=message):
         model.loss(np.ones((2, 6)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"hidden_dims": 100}, TypeError, r"hidden_dims must be a list .* got int 100"),
+        ({"input_dim": -1}, ValueError, r"input_dim must be an integer >= 1, got -1"),
+        ({"input_dim": 64.0}, ValueError, r"input_dim must be an integer >= 1, got 64.0"),
+        (
+            {"input_dim": (1, 8, 8)},
+            TypeError,
+            r"input_dim must be an integer, .* shape \(1, 8, 8\) pass 64",
+        ),
+        ({"num_classes": 0}, ValueError, r"num_classes must be an integer >= 2, got 0"),
+        ({"use_batchnorm": "no"}, TypeError, r"use_batchnorm must be True or False, got str"),
+        ({"dropout": "0.5"}, TypeError, r"dropout must be a number in \[0, 1\), got str"),
+        ({"reg": np.nan}, ValueError, r"reg must be a finite number in \[0, inf\), got nan"),
+        (
+            {"dtype": np.float16},
+            TypeError,
+            r"dtype must be .*float32 or float64, got float16 \(float16",
+        ),
+        ({"seed": -1}, ValueError, r"seed must be a non-negative integer, got -1"),
+        (
+            {"seed": "231"},
+            TypeError,
+            r"seed must be None, a non-negative integer or a numpy Generator",
+        ),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_fc_net_constructor_names_a_bad_argument(kwargs, error, message):
+    with pytest.raises(error, match=f"FullyConnectedNet: {message}"):
+        FullyConnectedNet(**({"hidden_dims": [10], "input_dim": 5} | kwargs))
+
+
+@given(shape=st.lists(st.integers(0, 7), min_size=1, max_size=3).map(tuple))
+def test_fc_net_loss_accepts_X_only_if_its_examples_flatten_to_input_dim(shape):
+    model = FullyConnectedNet([4], input_dim=6, num_classes=3, seed=0)
+    X = np.ones((2, *shape))
+    if len(shape) >= 1 and np.prod(shape) == 6:
+        assert model.loss(X).shape == (2, 3)
+    else:
+        with pytest.raises(ValueError, match=r"X must have shape \(N, 6\)"):
+            model.loss(X, np.array([0, 1]))
+
+
+def test_fc_net_loss_needs_numbers_and_at_least_one_example_to_train_on():
+    model = FullyConnectedNet([4], input_dim=5, num_classes=3, use_batchnorm=True, seed=0)
+    with pytest.raises(TypeError, match="X must be an array of numbers, got dtype <U1"):
+        model.loss(np.full((2, 5), "a"), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"X must hold at least one example .*\(0, 5\)"):
+        model.loss(np.ones((0, 5)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match=r"FullyConnectedNet.loss: labels must lie in \[0, 3\)"):
+        model.loss(np.ones((2, 5)), np.array([0, 3]))
+    # Scores for no examples are legitimate: an empty array of scores.
+    assert model.loss(np.ones((0, 5))).shape == (0, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# CS231n's current API beside the seed's, and the seed's reproducibility contracts
+# --------------------------------------------------------------------------------------------
+
+SMALL = dict(input_dim=15, num_classes=10, weight_scale=5e-2, dtype=np.float64)
+
+
+@pytest.mark.parametrize("keep", [0.75, 0.5])
+def test_cs231n_dropout_gradient_check_passes_with_a_seed(keep):
+    # Dropout.ipynb: with seed=123 every call draws the same masks, so the numerical gradient
+    # differentiates the same function the analytic one does.
+    np.random.seed(231)  # noqa: NPY002 (the notebook's data)
+    X, y = np.random.randn(2, 15), np.random.randint(10, size=(2,))  # noqa: NPY002
+    model = FullyConnectedNet([20, 30], dropout_keep_ratio=keep, seed=123, **SMALL)
+    assert model.dropout_param["p"] == pytest.approx(1 - keep)
+    _, errors = _numerical_check(model, X, y)
+    assert max(errors.values()) < 1e-5, errors
+
+
+def test_an_integer_seed_fixes_the_masks_and_a_generator_draws_new_ones():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 15)), rng.integers(10, size=8)
+    fixed = FullyConnectedNet([20, 30], dropout=0.5, seed=123, **SMALL)
+    assert fixed.loss(X, y)[0] == fixed.loss(X, y)[0]
+    fresh = FullyConnectedNet([20, 30], dropout=0.5, seed=np.random.default_rng(123), **SMALL)
+    assert fresh.loss(X, y)[0] != fresh.loss(X, y)[0]
+    # Either way the weights are those of the seed.
+    again = FullyConnectedNet([20, 30], dropout=0.5, seed=np.random.default_rng(123), **SMALL)
+    np.testing.assert_array_equal(fixed.params["W1"], again.params["W1"])
+
+
+def test_np_random_seed_reproduces_weights_and_masks_without_a_seed():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 15)), rng.integers(10, size=8)
+
+    def run():
+        model = FullyConnectedNet([20, 30], dropout=0.5, **SMALL)
+        return model.params["W1"], [model.loss(X, y)[0] for _ in range(3)]
+
+    np.random.seed(231)  # noqa: NPY002 (what the CS231n notebooks do)
+    first = run()
+    np.random.seed(231)  # noqa: NPY002
+    again = run()
+    np.testing.assert_array_equal(first[0], again[0])
+    assert first[1] == again[1]
+    assert len(set(first[1])) == 3, "the masks do not change from call to call"
+    assert not np.array_equal(run()[0], first[0]), "weights ignore the global generator"
+
+
+def test_a_training_run_is_reproduced_by_np_random_seed():
+    from nndl.solver import Solver
+
+    rng = np.random.default_rng(1)
+    data = {
+        "X_train": rng.standard_normal((60, 15)),
+        "y_train": rng.integers(10, size=60),
+        "X_val": rng.standard_normal((20, 15)),
+        "y_val": rng.integers(10, size=20),
+    }
+
+    def train():
+        model = FullyConnectedNet(
+            [20, 30], input_dim=15, dropout_keep_ratio=0.75, normalization="batchnorm"
+        )
+        solver = Solver(model, data, num_epochs=2, batch_size=10, verbose=False)
+        solver.train()
+        return solver.loss_history, solver.val_acc_history
+
+    np.random.seed(231)  # noqa: NPY002
+    first = train()
+    np.random.seed(231)  # noqa: NPY002
+    assert train() == first
+
+
+@pytest.mark.parametrize("reg", [0.0, 3.14])
+def test_layernorm_network_gradients_match_numerical_gradients(reg):
+    rng = np.random.default_rng(231)
+    X, y = rng.standard_normal((2, 15)), rng.integers(10, size=2)
+    model = FullyConnectedNet([20, 30], normalization="layernorm", reg=reg, seed=0, **SMALL)
+    assert {"gamma1", "beta1", "gamma2", "beta2"} <= set(model.params)
+    loss, errors = _numerical_check(model, X, y)
+    assert np.isfinite(loss)
+    assert max(errors.values()) < 1e-4, errors
+
+
+def test_layernorm_network_scores_do_not_depend_on_the_rest_of_the_batch():
+    rng = np.random.default_rng(2)
+    model = FullyConnectedNet([6], input_dim=4, num_classes=3, normalization="layernorm", seed=0)
+    X = rng.standard_normal((5, 4)).astype(np.float32)
+    model.loss(X, rng.integers(3, size=5))  # train mode, as for batch norm: no state is kept
+    one_by_one = np.concatenate([model.loss(X[i : i + 1]) for i in range(5)])
+    np.testing.assert_allclose(one_by_one, model.loss(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"use_batchnorm": True}, {"normalization": "batchnorm"}),
+        ({"use_batchnorm": False}, {"normalization": None}),
+        ({"dropout": 0.25}, {"dropout_keep_ratio": 0.75}),
+        ({"dropout": 0}, {"dropout_keep_ratio": 1}),
+        (
+            {"use_batchnorm": True, "dropout": 0.5},
+            {
+                "use_batchnorm": True,
+                "normalization": "batchnorm",
+                "dropout": 0.5,
+                "dropout_keep_ratio": 0.5,
+            },
+        ),
+    ],
+)
+def test_the_2017_and_2019_spellings_build_the_same_network(old, new):
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((4, 15)), rng.integers(10, size=4)
+    a, b = (FullyConnectedNet([20], seed=5, **SMALL, **kw) for kw in (old, new))
+    assert a.dropout_param == b.dropout_param and a.use_batchnorm == b.use_batchnorm
+    assert a.normalization == b.normalization
+    assert a.loss(X, y)[0] == b.loss(X, y)[0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"use_batchnorm": True, "normalization": "layernorm"}, ValueError, "contradicts"),
+        ({"use_batchnorm": False, "normalization": "batchnorm"}, ValueError, "contradicts"),
+        ({"dropout": 0.25, "dropout_keep_ratio": 0.5}, ValueError, "dropout = 1 - dropout_keep"),
+        ({"normalization": "groupnorm"}, ValueError, "None, 'batchnorm' or 'layernorm'"),
+        ({"normalization": True}, TypeError, "None, 'batchnorm' or 'layernorm'"),
+        (
+            {"dropout_keep_ratio": 0},
+            ValueError,
+            r"dropout_keep_ratio must be a finite number in \(0, 1\]",
+        ),
+        ({"dropout_keep_ratio": "1"}, TypeError, "dropout_keep_ratio must be a number"),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_inconsistent_or_unknown_spellings_are_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        FullyConnectedNet([10], input_dim=5, **kwargs)

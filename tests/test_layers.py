@@ -20,9 +20,11 @@ from nndl.layers import (
     softmax_loss,
     svm_loss,
 )
-from tests.strategies import batches, float_dtypes, like, seeds
+from tests.strategies import batches, float_dtypes, like, offset_and_scaled, seeds
 
 BACKWARDS = [batchnorm_backward, batchnorm_backward_alt]
+# eps must be > 0; this one vanishes next to any variance here, so results are as with eps = 0.
+TINY_EPS = float(np.finfo(np.float64).tiny)
 
 
 def numeric_grads(f, inputs, dout):
@@ -163,7 +165,7 @@ def test_batchnorm_test_mode_uses_the_running_averages_not_the_batch():
     x = np.array([[1.0], [3.0]])
     bn_param = {
         "mode": "test",
-        "eps": 0.0,
+        "eps": TINY_EPS,
         "running_mean": np.array([1.0]),
         "running_var": np.array([4.0]),
     }
@@ -206,7 +208,7 @@ def test_batchnorm_rejects_bad_input_with_a_clear_message(x, gamma, beta, bn_par
 @pytest.mark.parametrize("backward", BACKWARDS, ids=lambda f: f.__name__)
 def test_batchnorm_backward_matches_numerical_gradient_at_n4_d5(rng, backward):
     N, D = 4, 5
-    x = 5 * rng.standard_normal((N, D)) + 12
+    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
     gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
     dout = rng.standard_normal((N, D))
 
@@ -291,7 +293,7 @@ def test_batchnorm_train_output_has_per_feature_mean_beta_and_std_gamma(x, seed)
 @given(x=batches(), seed=seeds, a=st.floats(0.5, 4.0), c=st.floats(-10, 10))
 def test_batchnorm_output_is_invariant_to_an_affine_change_of_the_input(x, seed, a, c):
     gamma, beta = like(x, seed, x.shape[1:]), like(x, seed + 1, x.shape[1:])
-    bn_param = {"mode": "train", "eps": 0.0}  # eps would make the invariance approximate
+    bn_param = {"mode": "train", "eps": TINY_EPS}  # eps would make the invariance approximate
     out, _ = batchnorm_forward(x, gamma, beta, dict(bn_param))
     moved, _ = batchnorm_forward((a * x + c).astype(x.dtype), gamma, beta, dict(bn_param))
     tol = 2e-3 if x.dtype == np.float32 else 1e-9
@@ -427,3 +429,194 @@ def test_loss_rejects_labels_out_of_range_or_of_the_wrong_shape(loss_fn):
         loss_fn(x, np.array([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match=r"integer array of shape \(3,\)"):
         loss_fn(x, np.array([0, 1]))
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: an nndl error that names the argument (checked before any student code runs)
+# --------------------------------------------------------------------------------------------
+
+X, GAMMA, BETA = np.ones((4, 3)), np.ones(3), np.zeros(3)
+not_numbers = st.one_of(
+    st.text(max_size=5), st.none(), st.lists(st.floats(), max_size=2), st.booleans()
+).map(lambda v: np.array([0.5]) if v == [] else v)
+
+
+def test_affine_forward_blames_x_for_a_1d_input():
+    with pytest.raises(ValueError, match=r"affine_forward: x must have shape \(N, d_1") as error:
+        affine_forward(np.ones(5), np.ones((1, 3)), np.ones(3))
+    assert "w must" not in str(error.value)
+    with pytest.raises(ValueError, match=r"w must have shape \(3, 5\) to match x of shape"):
+        affine_forward(np.ones((2, 3)), np.ones((4, 5)), np.ones(5))
+
+
+def _caches():
+    x = np.ones((4, 3))
+    return {
+        affine_backward: affine_forward(x, np.ones((3, 2)), np.ones(2))[1],
+        relu_backward: relu_forward(x)[1],
+        dropout_backward: dropout_forward(x, {"p": 0.5, "seed": 0})[1],
+        batchnorm_backward: batchnorm_forward(x, GAMMA, BETA, {})[1],
+        batchnorm_backward_alt: batchnorm_forward(x, GAMMA, BETA, {})[1],
+    }
+
+
+@pytest.mark.parametrize("backward", list(_caches()), ids=lambda f: f.__name__)
+def test_backward_passes_name_a_dout_or_cache_of_the_wrong_type(backward):
+    cache = _caches()[backward]
+    dout = np.ones((4, 2)) if backward is affine_backward else np.ones((4, 3))
+    with pytest.raises(TypeError, match=f"{backward.__name__}: dout must be a numpy array"):
+        backward(dout.tolist(), cache)
+    with pytest.raises(TypeError, match=f"{backward.__name__}: cache must be .*got NoneType"):
+        backward(dout, None)
+
+
+@pytest.mark.parametrize("bn_param", [None, [("mode", "train")], "train"])
+def test_batchnorm_forward_needs_bn_param_as_a_dict(bn_param):
+    with pytest.raises(TypeError, match="bn_param must be a dict"):
+        batchnorm_forward(X, GAMMA, BETA, bn_param)
+
+
+@pytest.mark.parametrize("key", ["running_mean", "running_var"])
+def test_batchnorm_forward_needs_running_statistics_as_arrays(key):
+    with pytest.raises(TypeError, match=rf"bn_param\['{key}'\] must be a numpy array, got list"):
+        batchnorm_forward(X, GAMMA, BETA, {key: [1.0, 1.0, 1.0]})
+
+
+@given(key=st.sampled_from(["eps", "momentum"]), value=not_numbers)
+def test_batchnorm_hyperparameters_that_are_not_numbers_are_type_errors(key, value):
+    with pytest.raises(TypeError, match=rf"bn_param\['{key}'\] must be a number"):
+        batchnorm_forward(X, GAMMA, BETA, {key: value})
+
+
+@given(eps=st.one_of(st.floats(max_value=0), st.just(np.inf), st.just(np.nan)))
+def test_batchnorm_eps_must_be_positive_and_finite(eps):
+    with pytest.raises(
+        ValueError, match=r"bn_param\['eps'\] must be a finite number in \(0, inf\)"
+    ):
+        batchnorm_forward(X, GAMMA, BETA, {"eps": eps})
+
+
+@given(momentum=st.one_of(st.floats(max_value=-1e-300), st.floats(min_value=1 + 1e-15)))
+def test_batchnorm_momentum_outside_0_1_is_an_error(momentum):
+    with pytest.raises(
+        ValueError, match=r"bn_param\['momentum'\] must be a finite number in \[0, 1\]"
+    ):
+        batchnorm_forward(X, GAMMA, BETA, {"momentum": momentum})
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+@given(bad=st.one_of(st.floats(max_value=-1e-300), st.just(np.nan)))
+def test_batchnorm_running_var_below_0_or_nan_is_an_error_in_both_modes(mode, bad):
+    running_var = np.array([1.0, bad, 1.0])
+    with pytest.raises(ValueError, match=r"bn_param\['running_var'\] must be >= 0"):
+        batchnorm_forward(X, GAMMA, BETA, {"mode": mode, "running_var": running_var})
+
+
+@given(
+    layer=st.sampled_from(["batchnorm", "dropout"]),
+    key=st.text(min_size=1, max_size=12).filter(
+        lambda k: (
+            k not in {"mode", "eps", "momentum", "running_mean", "running_var", "p"}
+            and k not in {"seed", "rng"}
+        )
+    ),
+)
+def test_unknown_keys_in_bn_param_and_dropout_param_are_errors(layer, key):
+    param = {"batchnorm": "bn_param", "dropout": "dropout_param"}[layer]
+    with pytest.raises(ValueError, match=f"{layer}_forward: {param} has an unknown key"):
+        if layer == "batchnorm":
+            batchnorm_forward(X, GAMMA, BETA, {key: 0.9})
+        else:
+            dropout_forward(X, {"p": 0.5, key: 0.9})
+
+
+def test_a_misspelt_key_is_named_with_the_key_it_resembles():
+    with pytest.raises(ValueError, match=r"'mometum' \(did you mean 'momentum'\?\)"):
+        batchnorm_forward(X, GAMMA, BETA, {"mode": "train", "mometum": 0.9})
+    with pytest.raises(ValueError, match=r"'sed' \(did you mean 'seed'\?\)"):
+        dropout_forward(X, {"p": 0.5, "sed": 0})
+
+
+@given(p=not_numbers)
+def test_dropout_p_that_is_not_a_number_is_a_type_error(p):
+    with pytest.raises(TypeError, match=r"dropout_param\['p'\] must be a number in \[0, 1\)"):
+        dropout_forward(X, {"p": p})
+
+
+@pytest.mark.parametrize(
+    ("param", "error", "message"),
+    [
+        ({"rng": 42}, TypeError, r"dropout_param\['rng'\] must be a numpy Generator"),
+        ({"seed": -1}, ValueError, r"dropout_param\['seed'\] must be an integer >= 0"),
+        ({"seed": 1.5}, ValueError, r"dropout_param\['seed'\] must be an integer >= 0"),
+        ({"seed": "abc"}, TypeError, r"dropout_param\['seed'\] must be an integer >= 0"),
+    ],
+    ids=["rng-int", "seed-negative", "seed-float", "seed-str"],
+)
+def test_dropout_names_a_bad_seed_or_rng(param, error, message):
+    with pytest.raises(error, match=message):
+        dropout_forward(X, {"p": 0.5, **param})
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int64, np.complex128])
+def test_arrays_other_than_float32_and_float64_are_type_errors(dtype):
+    x = X.astype(dtype)
+    message = r"x must have a floating dtype, float32 or float64, got " + np.dtype(dtype).name
+    for call in (
+        lambda: affine_forward(x, np.ones((3, 2)), np.ones(2)),
+        lambda: relu_forward(x),
+        lambda: batchnorm_forward(x, GAMMA, BETA, {}),
+        lambda: dropout_forward(x, {"p": 0.5}),
+        lambda: softmax_loss(x, np.zeros(4, dtype=int)),
+    ):
+        with pytest.raises(TypeError, match=message) as error:
+            call()
+        assert ("too few digits" in str(error.value)) == (dtype == np.float16)
+
+
+@pytest.mark.parametrize("loss_fn", [svm_loss, softmax_loss], ids=lambda f: f.__name__)
+def test_losses_need_at_least_one_example(loss_fn):
+    with pytest.raises(ValueError, match=r"N >= 1 .*got shape \(0, 3\)"):
+        loss_fn(np.ones((0, 3)), np.zeros(0, dtype=int))
+
+
+# --------------------------------------------------------------------------------------------
+# Legitimate but unusual input: documented behaviour
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.batchnorm_forward
+def test_a_nan_in_x_gives_nan_in_its_feature_and_then_names_the_nan_running_var():
+    x = np.arange(12.0).reshape(4, 3)
+    x[1, 1] = np.nan
+    bn_param = {"mode": "train"}
+    out, _ = batchnorm_forward(x, GAMMA, BETA, bn_param)
+    assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, [0, 2]]).all()
+    assert np.isnan(affine_forward(x, np.ones((3, 2)), np.zeros(2))[0][1]).all()
+    assert np.isnan(relu_forward(x)[0][1, 1])
+    # The NaN is in the running variance now: the next call says where it came from.
+    with pytest.raises(ValueError, match="a NaN in x in train mode makes the running averages"):
+        batchnorm_forward(x, GAMMA, BETA, bn_param)
+
+
+@pytest.mark.batchnorm_forward
+@given(eps=st.floats(1e-8, 1e-2), momentum=st.floats(0, 1))
+def test_numpy_scalar_hyperparameters_keep_a_float32_batch_in_float32(eps, momentum):
+    bn_param = {"mode": "train", "eps": np.float64(eps), "momentum": np.float64(momentum)}
+    out, _ = batchnorm_forward(X.astype(np.float32), GAMMA.astype(np.float32), BETA, bn_param)
+    assert out.dtype == np.float32
+    assert bn_param["running_mean"].dtype == bn_param["running_var"].dtype == np.float32
+    bn_param["mode"] = "test"
+    out, _ = batchnorm_forward(X.astype(np.float32), GAMMA.astype(np.float32), BETA, bn_param)
+    assert out.dtype == np.float32
+
+
+@pytest.mark.dropout
+def test_dropout_without_seed_or_rng_draws_from_numpys_global_generator():
+    x = np.ones((20, 30))
+    np.random.seed(231)  # noqa: NPY002 (what the CS231n notebooks do)
+    first, _ = dropout_forward(x, {"p": 0.5})
+    np.random.seed(231)  # noqa: NPY002
+    again, _ = dropout_forward(x, {"p": 0.5})
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, dropout_forward(x, {"p": 0.5})[0])

@@ -83,7 +83,9 @@ def state(solver):
         "optim_configs": solver.optim_configs,
         "bn_params": model.bn_params,
         "dropout": {k: v for k, v in model.dropout_param.items() if k != "rng"},
-        "dropout_rng": model.dropout_param["rng"].bit_generator.state,
+        # A model with an integer seed has a fixed mask (dropout_param["seed"]) and no generator.
+        "dropout_rng": getattr(model.dropout_param.get("rng"), "bit_generator", None)
+        and model.dropout_param["rng"].bit_generator.state,
         "solver_rng": solver.rng.bit_generator.state,
     }
 

@@ -27,6 +27,7 @@ END = "### END SOLUTION"
 INSTRUCTOR_ONLY = frozenset(
     {
         "tests/test_lab_diagnoses.py",
+        "tests/test_naming.py",
         "tests/test_student_copy.py",
         "tests/test_witnesses_wrong.py",
         "tests/wrong_implementations.py",
