@@ -57,6 +57,7 @@ def train_network(
     batch_size: int = 50,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    normalization: str | None = None,
 ) -> TrainingRun:
     """Train a ``FullyConnectedNet`` with Adam and return its histories.
 
@@ -71,6 +72,8 @@ def train_network(
     - use_batchnorm: whether the network batch-normalises each hidden layer
     - num_epochs, batch_size, learning_rate: the Solver's settings
     - seed: seeds the initial weights and the order of the minibatches
+    - normalization: None, "batchnorm" or "layernorm" (``FullyConnectedNet``'s current
+      spelling); "layernorm" with use_batchnorm False, and an error if the two disagree
 
     Returns:
     - a TrainingRun
@@ -86,6 +89,7 @@ def train_network(
         input_dim=data["X_train"][0].size,
         num_classes=num_classes,
         use_batchnorm=use_batchnorm,
+        normalization=normalization,
         weight_scale=weight_scale,
         seed=seed,
     )
