@@ -113,6 +113,7 @@ def train_network(
     learning_rate: float = 1e-3,
     seed: int = 0,
     dtype=np.float64,
+    normalization: str | None = None,
 ) -> TrainingRun:
     """Train a ``FullyConnectedNet`` with Adam and return its histories.
 
@@ -134,6 +135,8 @@ def train_network(
     - num_epochs, batch_size, learning_rate: the Solver's settings
     - seed: seeds the initial weights and the order of the minibatches
     - dtype: the network's floating dtype (``FullyConnectedNet``'s ``dtype``)
+    - normalization: None, "batchnorm" or "layernorm" (``FullyConnectedNet``'s current
+      spelling); "layernorm" with use_batchnorm False, and an error if the two disagree
 
     Returns:
     - a TrainingRun
@@ -154,6 +157,7 @@ def train_network(
         input_dim=data["X_train"][0].size,
         num_classes=num_classes,
         use_batchnorm=use_batchnorm,
+        normalization=normalization,
         weight_scale=weight_scale,
         dtype=dtype,
         seed=seed,

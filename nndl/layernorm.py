@@ -95,26 +95,43 @@ def normalise_backward(dxhat, xc, inv_std, axes):
     return dx
 
 
-def normalise_backward_alt(dxhat, xhat, inv_std, axes):
-    """The closed form of ``normalise_backward`` (derived in ``derivations/``)::
+BLOCK_BYTES = 1 << 17  # the closed form runs over blocks of about 128 KiB, cache-resident
 
-        dx = inv_std * (dxhat - (sum(dxhat) + xhat * sum(dxhat * xhat)) / count)
 
-    with the sums over ``axes``, which must be the trailing axes (each row of the statistics is
-    then contiguous). It overwrites and returns ``dxhat``'s memory as dx, so pass an array the
-    caller does not need afterwards."""
-    count = math.prod(xhat.shape[axis] for axis in axes)
-    if tuple(axes) != tuple(range(xhat.ndim - len(axes), xhat.ndim)):
-        raise ValueError(f"normalise_backward_alt: axes must be the trailing axes, got {axes}")
-    # One row per set of values that share a mean and a variance.
-    dx, xhat_rows = dxhat.reshape(-1, count), xhat.reshape(-1, count)
-    mean_dxhat = dx.sum(axis=1, keepdims=True) / count
-    mean_dxhat_xhat = np.einsum("nd,nd->n", dx, xhat_rows)[:, None] / count
-    correction = xhat_rows * mean_dxhat_xhat
-    correction += mean_dxhat
-    dx -= correction
-    dx *= inv_std.reshape(-1, 1)
-    return dx.reshape(dxhat.shape)
+def normalise_backward_alt(dout, gamma, xhat, inv_std):
+    """The closed-form backward of ``gamma * xhat + beta`` (derived in ``derivations/``), for
+    arrays laid out as (N, G, K): each of the N·G rows has its own mean and variance over its K
+    values, and ``gamma``, of shape (G, K), scales value k of group g in every example::
+
+        dx     = inv_std * (dxhat - (sum(dxhat) + xhat * sum(dxhat * xhat)) / K)
+        dxhat  = gamma * dout
+        dgamma = sum over n of dout * xhat,   dbeta = sum over n of dout
+
+    with the sums in dx over the K values of a row (done as products with gamma, by BLAS).
+    Returns dx (N, G, K) and dgamma, dbeta (G, K). The examples go through in blocks of about
+    ``BLOCK_BYTES`` (128 KiB), so that the passes of each block over dout and xhat stay in the
+    cache."""
+    N, G, K = dout.shape
+    rows = max(1, BLOCK_BYTES // (dout.itemsize * G * K))
+    dx, work = np.empty_like(dout), np.empty_like(dout[:rows])
+    dgamma, dbeta = np.zeros_like(gamma), np.zeros_like(gamma)
+    gamma_column = gamma[:, :, None]  # (G, K, 1): the sums over a row as matrix products
+    for start in range(0, N, rows):
+        stop = min(N, start + rows)
+        g_out, g_xhat, g_dx = dout[start:stop], xhat[start:stop], dx[start:stop]
+        product = work[: stop - start]
+        np.multiply(g_out, g_xhat, out=product)
+        dbeta += g_out.sum(axis=0)
+        dgamma += product.sum(axis=0)
+        # sum(dxhat) and sum(dxhat * xhat) over each row, divided by K: (rows, G, 1)
+        mean_dxhat = np.matmul(g_out.swapaxes(0, 1), gamma_column).swapaxes(0, 1) / K
+        mean_dxhat_xhat = np.matmul(product.swapaxes(0, 1), gamma_column).swapaxes(0, 1) / K
+        np.multiply(g_xhat, mean_dxhat_xhat, out=product)
+        product += mean_dxhat
+        np.multiply(g_out, gamma, out=g_dx)
+        g_dx -= product
+        g_dx *= inv_std[start:stop]
+    return dx, dgamma, dbeta
 
 
 def _check_layernorm_inputs(x, gamma, beta, ln_param) -> float:
@@ -195,7 +212,9 @@ def layernorm_backward_alt(dout, cache):
     Inputs and returns as ``layernorm_backward``.
     """
     _check_layernorm_backward("layernorm_backward_alt", dout, cache)
-    dbeta = dout.sum(axis=0)
-    dgamma = np.einsum("nd,nd->d", dout, cache.xhat)
-    dx = normalise_backward_alt(dout * cache.gamma, cache.xhat, cache.inv_std, axes=(1,))
-    return dx, dgamma, dbeta
+    N, D = dout.shape
+    dx, dgamma, dbeta = normalise_backward_alt(
+        dout.reshape(N, 1, D), cache.gamma.reshape(1, D), cache.xhat.reshape(N, 1, D),
+        cache.inv_std.reshape(N, 1, 1),
+    )  # fmt: skip
+    return dx.reshape(N, D), dgamma.reshape(D), dbeta.reshape(D)

@@ -241,10 +241,15 @@ def spatial_groupnorm_backward_alt(dout, cache):
     with dxhat = gamma * dout. Inputs and returns as ``spatial_groupnorm_backward``.
     """
     _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
+    N, C, H, W = dout.shape
     G = cache.G
-    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
-    dgamma = np.einsum("nchw,nchw->c", dout, cache.xhat).reshape(dbeta.shape)
-    dxhat = _grouped(dout * cache.gamma, G)
-    dx = normalise_backward_alt(dxhat, _grouped(cache.xhat, G), cache.inv_std, GROUP_AXES)
-    dx = dx.reshape(dout.shape)
-    return dx, dgamma, dbeta
+    # gamma, one per channel, repeated over each channel's positions: (G, C/G·H·W)
+    gamma = np.broadcast_to(cache.gamma.reshape(C, 1), (C, H * W)).reshape(G, -1)
+    dx, dgamma, dbeta = normalise_backward_alt(
+        dout.reshape(N, G, -1), gamma, cache.xhat.reshape(N, G, -1), cache.inv_std.reshape(N, G, 1)
+    )
+    # dgamma and dbeta of each value of an example, summed over each channel's positions
+    per_channel = cache.gamma.shape
+    dgamma = dgamma.reshape(C, H * W).sum(axis=1).reshape(per_channel)
+    dbeta = dbeta.reshape(C, H * W).sum(axis=1).reshape(per_channel)
+    return dx.reshape(dout.shape), dgamma, dbeta

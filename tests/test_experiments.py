@@ -110,6 +110,24 @@ def test_train_network_uses_the_number_of_classes_in_the_labels():
     assert run.status == "finished" and len(run.loss_history) == 2
 
 
+def test_train_network_trains_the_normalization_it_is_given():
+    kwargs = dict(hidden_dims=[8], weight_scale=1e-1, num_epochs=1, batch_size=10, seed=0)
+    runs = {
+        name: train_network(
+            _tiny_data(), use_batchnorm=name == "batchnorm", normalization=name, **kwargs
+        )
+        for name in (None, "batchnorm", "layernorm")
+    }
+    losses = {name: run.loss_history for name, run in runs.items()}
+    assert losses["layernorm"] != losses[None] and losses["layernorm"] != losses["batchnorm"]
+    assert (
+        losses["batchnorm"]
+        == train_network(_tiny_data(), use_batchnorm=True, **kwargs).loss_history
+    )
+    with pytest.raises(ValueError, match="contradicts normalization='layernorm'"):
+        train_network(_tiny_data(), use_batchnorm=True, normalization="layernorm", **kwargs)
+
+
 def _record_thread(value):
     return value, threading.get_ident()
 
