@@ -196,6 +196,20 @@ class FullyConnectedNet:
         ### END SOLUTION
         return scores, (*layers, last_cache)
 
+    def check_loss_inputs(self, X, y=None):
+        """``loss``'s input checks, done once at the boundary: X as the network's dtype with
+        ``input_dim`` values per example and, when y is given, at least one example and a label
+        in [0, num_classes) for each. Returns (X, y)."""
+        X = self._check_X(X)
+        if y is not None:
+            if X.shape[0] == 0:
+                raise ValueError(
+                    "FullyConnectedNet.loss: X must hold at least one example (the loss is a "
+                    f"mean over the examples), got shape {X.shape}"
+                )
+            y = check_labels("FullyConnectedNet.loss", y, X.shape[0], self.num_classes)
+        return X, y
+
     def loss(self, X, y=None):
         """Loss and gradients for a minibatch, or class scores.
 
@@ -208,14 +222,7 @@ class FullyConnectedNet:
           running averages and leaves them unchanged; no dropout)
         - otherwise a tuple (loss, grads) in train mode; grads has the keys of self.params
         """
-        X = self._check_X(X)  # checked once here; forward_layers sees it is done
-        if y is not None:
-            if X.shape[0] == 0:
-                raise ValueError(
-                    "FullyConnectedNet.loss: X must hold at least one example (the loss is a "
-                    f"mean over the examples), got shape {X.shape}"
-                )
-            y = check_labels("FullyConnectedNet.loss", y, X.shape[0], self.num_classes)
+        X, y = self.check_loss_inputs(X, y)  # checked once here; forward_layers sees it is done
         scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
             return scores

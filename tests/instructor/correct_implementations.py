@@ -218,6 +218,7 @@ class NetWithTheL2TermByNorm(FullyConnectedNet):
     """The loss with the L2 term written as 0.5 * reg * ||W||^2 and added weight by weight."""
 
     def loss(self, X, y=None):
+        X, y = self.check_loss_inputs(X, y)  # the input checks, outside the solution
         scores, (*layers, last) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
             return scores
