@@ -230,10 +230,16 @@ class NetWithTheL2TermByNorm(FullyConnectedNet):
             if self.use_dropout:
                 dout = dropout_backward(dout, layer.dropout_cache)
             dout = relu_backward(dout, layer.relu_cache)
-            if self.use_batchnorm:
+            if self.normalization == "batchnorm":
                 from nndl.batchnorm import batchnorm_backward
 
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(
+                    dout, layer.bn_cache
+                )
+            elif self.normalization == "layernorm":
+                from nndl.layernorm import layernorm_backward
+
+                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(
                     dout, layer.bn_cache
                 )
             dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
