@@ -57,11 +57,12 @@ class Node:
 
 
 class _PlainPrinter(StrPrinter):
-    """sympy's str, with a sum over the batch written ``sum_j(...)``."""
+    """sympy's str, with a sum over the batch written ``sum_j(...)`` (over several indices,
+    ``sum_j,r,u(...)``)."""
 
     def _print_Sum(self, expr: sp.Sum) -> str:
-        ((var, _, _),) = expr.limits
-        return f"sum_{var}({self._print(expr.function)})"
+        summed = ",".join(str(var) for var, _, _ in expr.limits)  # sum_j,r,u over three indices
+        return f"sum_{summed}({self._print(expr.function)})"
 
 
 @dataclass(frozen=True)

@@ -60,16 +60,16 @@ TASKS: dict[str, Task] = {
             "nndl.layers",
             ("affine_forward", "affine_backward"),
             checks.check_affine,
-            10,
+            8,
         ),
-        Task("relu", 6, "nndl.layers", ("relu_forward", "relu_backward"), checks.check_relu, 5),
+        Task("relu", 6, "nndl.layers", ("relu_forward", "relu_backward"), checks.check_relu, 4),
         Task(
             "batchnorm_forward",
             2,
             "nndl.batchnorm",
             ("batch_statistics", "batchnorm_forward"),
             checks.check_batchnorm_forward,
-            15,
+            12,
         ),
         Task(
             "batchnorm_backward",
@@ -77,7 +77,7 @@ TASKS: dict[str, Task] = {
             "nndl.batchnorm",
             ("batchnorm_backward",),
             checks.check_batchnorm_backward,
-            20,
+            16,
         ),
         Task(
             "batchnorm_backward_alt",
@@ -85,7 +85,7 @@ TASKS: dict[str, Task] = {
             "nndl.batchnorm",
             ("batchnorm_backward_alt",),
             checks.check_batchnorm_backward_alt,
-            10,
+            8,
         ),
         Task(
             "dropout",
@@ -93,9 +93,9 @@ TASKS: dict[str, Task] = {
             "nndl.layers",
             ("dropout_forward", "dropout_backward"),
             checks.check_dropout,
-            10,
+            8,
         ),
-        Task("losses", 6, "nndl.layers", ("svm_loss", "softmax_loss"), checks.check_losses, 10),
+        Task("losses", 6, "nndl.layers", ("svm_loss", "softmax_loss"), checks.check_losses, 8),
         Task(
             "fc_net",
             6,
@@ -106,10 +106,55 @@ TASKS: dict[str, Task] = {
                 "FullyConnectedNet.loss",
             ),
             checks.check_fc_net,
-            10,
+            8,
             ("affine", "relu", "batchnorm_forward", "batchnorm_backward_alt", "dropout", "losses"),
         ),
-        Task("optim", 7, "nndl.optim", ("sgd_momentum", "rmsprop", "adam"), checks.check_optim, 10),
+        Task("optim", 7, "nndl.optim", ("sgd_momentum", "rmsprop", "adam"), checks.check_optim, 8),
+        # The new layers: one task each, forward, staged and closed-form backward together (the
+        # closed forms are batch norm's with other axes, not a chapter of their own).
+        Task(
+            "layernorm",
+            10,
+            "nndl.layernorm",
+            (
+                "normalise",
+                "normalise_backward",
+                "normalise_backward_alt",
+                "layernorm_forward",
+                "layernorm_backward",
+                "layernorm_backward_alt",
+            ),
+            checks.check_layernorm,
+            8,
+        ),
+        Task(
+            "spatial_batchnorm",
+            11,
+            "nndl.spatial",
+            (
+                "_channels_last",
+                "_channels_first",
+                "spatial_batchnorm_forward",
+                "_spatial_batchnorm_backward",
+            ),
+            checks.check_spatial_batchnorm,
+            4,
+            ("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
+        ),
+        Task(
+            "spatial_groupnorm",
+            11,
+            "nndl.spatial",
+            (
+                "_grouped",
+                "spatial_groupnorm_forward",
+                "spatial_groupnorm_backward",
+                "spatial_groupnorm_backward_alt",
+            ),
+            checks.check_spatial_groupnorm,
+            8,
+            ("layernorm",),
+        ),
     )
 }
 

@@ -12,6 +12,12 @@ import numpy as np
 
 from nndl.batchnorm import BatchNormCache, _check_batchnorm_backward, batchnorm_forward
 from nndl.fc_net import FullyConnectedNet
+from nndl.layernorm import (
+    LayerNormCache,
+    _check_layernorm_backward,
+    _check_layernorm_inputs,
+    check_norm_param,
+)
 from nndl.layers import (
     _check_scores,
     _dropout_rng,
@@ -23,6 +29,14 @@ from nndl.layers import (
     softmax_loss,
 )
 from nndl.optim import _like, _with_defaults
+from nndl.spatial import (
+    GroupNormCache,
+    SpatialBatchNormCache,
+    _check_dout,
+    _check_groups,
+    _check_images,
+    spatial_batchnorm_forward,
+)
 from nndl.validation import check_array, check_shape
 from tests.instructor.wrong_implementations import Substitute
 
@@ -277,10 +291,228 @@ def adam_with_new_moment_arrays_and_a_square_root_by_power(w, dw, config=None):
 
 
 # --------------------------------------------------------------------------------------------
+# Layer norm
+# --------------------------------------------------------------------------------------------
+
+
+def layernorm_forward_on_the_transpose(x, gamma, beta, ln_param):
+    """CS231n's trick: batch norm's statistics (over axis 0) of x.T are layer norm's."""
+    eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
+    xt = x.T
+    xct = xt - np.mean(xt, axis=0)
+    inv_std = 1.0 / np.sqrt(np.mean(xct**2, axis=0) + eps)
+    xhat = (xct * inv_std).T
+    cache = LayerNormCache(xc=xct.T, xhat=xhat, inv_std=inv_std[:, None], gamma=gamma)
+    return gamma * xhat + beta, cache
+
+
+def layernorm_with_einsum_and_a_flat_inv_std(x, gamma, beta, ln_param):
+    """The statistics as einsum sums; the cache holds inv_std of shape (N,), which the two
+    backward passes below expect."""
+    eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
+    D = x.shape[1]
+    xc = x - np.einsum("nd->n", x)[:, None] / D
+    inv_std = (np.einsum("nd,nd->n", xc, xc) / D + eps) ** -0.5
+    xhat = xc * inv_std[:, None]
+    return xhat * gamma + beta, LayerNormCache(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+
+
+def layernorm_staged_backward_with_a_flat_inv_std(dout, cache):
+    _check_layernorm_backward("layernorm_backward", dout, cache)
+    D = dout.shape[1]
+    inv_std = cache.inv_std[:, None]
+    dxhat = dout * cache.gamma
+    dvar = -0.5 * inv_std**3 * np.sum(dxhat * cache.xc, axis=1, keepdims=True)
+    dxc = dxhat * inv_std + 2 * cache.xc * dvar / D
+    dx = dxc - np.sum(dxc, axis=1, keepdims=True) / D
+    return dx, np.sum(dout * cache.xhat, axis=0), np.sum(dout, axis=0)
+
+
+def layernorm_closed_form_with_einsum_and_a_flat_inv_std(dout, cache):
+    _check_layernorm_backward("layernorm_backward_alt", dout, cache)
+    D = dout.shape[1]
+    dxhat = dout * cache.gamma
+    sums = (
+        np.einsum("nd->n", dxhat)[:, None]
+        + cache.xhat * np.einsum("nd,nd->n", dxhat, cache.xhat)[:, None]
+    )
+    dx = cache.inv_std[:, None] / D * (D * dxhat - sums)
+    return dx, np.einsum("nd,nd->d", dout, cache.xhat), np.einsum("nd->d", dout)
+
+
+def layernorm_closed_form_as_batch_norms_on_the_transpose(dout, cache):
+    """CS231n's trick again: batch norm's closed form on the transposed arrays."""
+    _check_layernorm_backward("layernorm_backward_alt", dout, cache)
+    dxhat, xhat = (dout * cache.gamma).T, cache.xhat.T  # (D, N)
+    D = dxhat.shape[0]
+    sums = dxhat.sum(axis=0) + xhat * (dxhat * xhat).sum(axis=0)
+    dx = (np.reshape(cache.inv_std, (1, -1)) / D * (D * dxhat - sums)).T
+    return dx, (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Spatial batch norm
+# --------------------------------------------------------------------------------------------
+
+
+def spatial_batchnorm_forward_with_moveaxis(x, gamma, beta, bn_param):
+    _check_images("spatial_batchnorm_forward", x, gamma, beta, lambda C: (C,))
+    N, C, H, W = x.shape
+    out, cache = batchnorm_forward(np.moveaxis(x, 1, -1).reshape(-1, C), gamma, beta, bn_param)
+    out = np.moveaxis(out.reshape(N, H, W, C), -1, 1)
+    return out, SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
+
+
+def spatial_batchnorm_on_channel_rows(x, gamma, beta, bn_param):
+    """Each channel a row of (C, N·H·W), normalised along it; the cache holds what the two
+    backward passes below read: (mode, xhat as (C, N·H·W), inv_std, gamma)."""
+    spatial_batchnorm_forward(x, gamma, beta, dict(bn_param))  # the input checks
+    N, C, H, W = x.shape
+    mode, eps = bn_param.get("mode", "train"), bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    running_mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.ones(C, dtype=x.dtype))
+    rows = x.transpose(1, 0, 2, 3).reshape(C, -1)
+    if mode == "train":
+        mean, var = rows.mean(axis=1), rows.var(axis=1)
+        running_mean = momentum * running_mean + (1 - momentum) * mean
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        mean, var = running_mean, running_var
+    bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = (rows - mean[:, None]) * inv_std[:, None]
+    out = (gamma[:, None] * xhat + beta[:, None]).reshape(C, N, H, W).transpose(1, 0, 2, 3)
+    return out, SpatialBatchNormCache(batchnorm=(mode, xhat, inv_std, gamma), shape=x.shape)
+
+
+def _channel_rows(dout, cache):
+    _check_dout("spatial_batchnorm_backward", dout, cache.shape)
+    C = cache.shape[1]
+    return dout.transpose(1, 0, 2, 3).reshape(C, -1), *cache.batchnorm
+
+
+def _images_from_rows(rows, shape):
+    N, C, H, W = shape
+    return rows.reshape(C, N, H, W).transpose(1, 0, 2, 3)
+
+
+def spatial_batchnorm_staged_on_channel_rows(dout, cache):
+    d, mode, xhat, inv_std, gamma = _channel_rows(dout, cache)
+    M = d.shape[1]
+    dxhat = d * gamma[:, None]
+    dx = dxhat * inv_std[:, None]
+    if mode == "train":
+        xc = xhat / inv_std[:, None]
+        dvar = -0.5 * inv_std**3 * np.sum(dxhat * xc, axis=1)
+        dxc = dx + 2 * xc * dvar[:, None] / M
+        dx = dxc - np.sum(dxc, axis=1, keepdims=True) / M
+    return _images_from_rows(dx, cache.shape), np.sum(d * xhat, axis=1), np.sum(d, axis=1)
+
+
+def spatial_batchnorm_closed_form_on_channel_rows(dout, cache):
+    d, mode, xhat, inv_std, gamma = _channel_rows(dout, cache)
+    dgamma, dbeta = np.einsum("cm,cm->c", d, xhat), np.einsum("cm->c", d)
+    scale = (gamma * inv_std)[:, None]
+    if mode == "train":
+        dx = scale * (d - dbeta[:, None] / d.shape[1] - xhat * dgamma[:, None] / d.shape[1])
+    else:
+        dx = scale * d
+    return _images_from_rows(dx, cache.shape), dgamma, dbeta
+
+
+# --------------------------------------------------------------------------------------------
+# Group norm
+# --------------------------------------------------------------------------------------------
+
+
+def _check_groupnorm_inputs(x, gamma, beta, G, gn_param):
+    layer = "spatial_groupnorm_forward"
+    _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
+    _check_groups(layer, x, G)
+    return check_norm_param(layer, "gn_param", gn_param)
+
+
+def groupnorm_forward_with_a_loop_over_groups(x, gamma, beta, G, gn_param):
+    eps = _check_groupnorm_inputs(x, gamma, beta, G, gn_param)
+    N, C, H, W = x.shape
+    K = C // G
+    xc, xhat = np.empty_like(x), np.empty_like(x)
+    inv_std = np.empty((N, G, 1, 1, 1), dtype=x.dtype)
+    for g in range(G):
+        channels = slice(g * K, (g + 1) * K)
+        part = x[:, channels]
+        xc[:, channels] = part - part.mean(axis=(1, 2, 3), keepdims=True)
+        inv = 1 / np.sqrt(np.mean(xc[:, channels] ** 2, axis=(1, 2, 3), keepdims=True) + eps)
+        xhat[:, channels] = xc[:, channels] * inv
+        inv_std[:, g] = inv
+    cache = GroupNormCache(
+        G=G, xc=xc.reshape(N, G, K, H, W), xhat=xhat, inv_std=inv_std, gamma=gamma
+    )
+    return gamma * xhat + beta, cache
+
+
+def groupnorm_staged_backward_with_a_loop_over_groups(dout, cache):
+    N, C, H, W = dout.shape
+    G = cache.G
+    K = C // G
+    M = K * H * W
+    dx = np.empty_like(dout)
+    dxhat = dout * cache.gamma
+    for g in range(G):
+        channels = slice(g * K, (g + 1) * K)
+        xc, inv_std = cache.xc[:, g], cache.inv_std[:, g]  # (N, K, H, W), (N, 1, 1, 1)
+        dvar = -0.5 * inv_std**3 * np.sum(dxhat[:, channels] * xc, axis=(1, 2, 3), keepdims=True)
+        dxc = dxhat[:, channels] * inv_std + 2 * xc * dvar / M
+        dx[:, channels] = dxc - np.sum(dxc, axis=(1, 2, 3), keepdims=True) / M
+    dgamma = np.sum(dout * cache.xhat, axis=(0, 2, 3), keepdims=True)
+    return dx, dgamma, np.sum(dout, axis=(0, 2, 3), keepdims=True)
+
+
+def groupnorm_with_flat_groups(x, gamma, beta, G, gn_param):
+    """Each group as one row of (N, G, C/G·H·W); the cache holds xc as (N, C, H, W) and
+    inv_std as (N, G), which the two backward passes below expect."""
+    eps = _check_groupnorm_inputs(x, gamma, beta, G, gn_param)
+    N = x.shape[0]
+    rows = x.reshape(N, G, -1)
+    xc = rows - rows.mean(axis=2, keepdims=True)
+    inv_std = (np.mean(xc * xc, axis=2) + eps) ** -0.5
+    xhat = (xc * inv_std[:, :, None]).reshape(x.shape)
+    cache = GroupNormCache(G=G, xc=xc.reshape(x.shape), xhat=xhat, inv_std=inv_std, gamma=gamma)
+    return xhat * gamma + beta, cache
+
+
+def groupnorm_staged_backward_with_flat_groups(dout, cache):
+    N, C, H, W = dout.shape
+    dxhat = (dout * cache.gamma).reshape(N, cache.G, -1)
+    xc, inv_std = cache.xc.reshape(N, cache.G, -1), cache.inv_std[:, :, None]
+    M = xc.shape[2]
+    dvar = -0.5 * inv_std**3 * np.sum(dxhat * xc, axis=2, keepdims=True)
+    dxc = dxhat * inv_std + 2 * xc * dvar / M
+    dx = (dxc - np.sum(dxc, axis=2, keepdims=True) / M).reshape(dout.shape)
+    dgamma = np.sum(dout * cache.xhat, axis=(0, 2, 3), keepdims=True)
+    return dx, dgamma, np.sum(dout, axis=(0, 2, 3), keepdims=True)
+
+
+def groupnorm_closed_form_with_einsum_and_flat_groups(dout, cache):
+    N, C, H, W = dout.shape
+    dxhat = (dout * cache.gamma).reshape(N, cache.G, -1)
+    xhat = cache.xhat.reshape(N, cache.G, -1)
+    M = xhat.shape[2]
+    sums = (
+        np.einsum("ngm->ng", dxhat)[:, :, None]
+        + xhat * np.einsum("ngm,ngm->ng", dxhat, xhat)[:, :, None]
+    )
+    dx = (cache.inv_std[:, :, None] * (dxhat - sums / M)).reshape(dout.shape)
+    dgamma = np.einsum("nchw,nchw->c", dout, cache.xhat).reshape(1, C, 1, 1)
+    return dx, dgamma, np.einsum("nchw->c", dout).reshape(1, C, 1, 1)
+
+
+# --------------------------------------------------------------------------------------------
 # The catalogue
 # --------------------------------------------------------------------------------------------
 
-CATALOGUE = tuple(
+_CATALOGUE = tuple(
     Substitute(task, argument, implementation)
     for task, argument, implementation in (
         ("batchnorm_forward", "batch_statistics", statistics_with_mean_var_and_sqrt),
@@ -304,5 +536,54 @@ CATALOGUE = tuple(
         ("optim", "sgd_momentum", momentum_with_get),
         ("optim", "rmsprop", rmsprop_with_square_and_sqrt),
         ("optim", "adam", adam_with_new_moment_arrays_and_a_square_root_by_power),
+        ("layernorm", "layernorm_forward", layernorm_forward_on_the_transpose),
+        (
+            "layernorm",
+            "layernorm_backward_alt",
+            layernorm_closed_form_as_batch_norms_on_the_transpose,
+        ),
+        ("spatial_batchnorm", "spatial_batchnorm_forward", spatial_batchnorm_forward_with_moveaxis),
+        (
+            "spatial_groupnorm",
+            "spatial_groupnorm_forward",
+            groupnorm_forward_with_a_loop_over_groups,
+        ),
+        (
+            "spatial_groupnorm",
+            "spatial_groupnorm_backward",
+            groupnorm_staged_backward_with_a_loop_over_groups,
+        ),
     )
+)
+
+# Forward passes whose caches hold what their own backward passes read, graded together.
+CATALOGUE = (
+    *_CATALOGUE,
+    Substitute(
+        "layernorm",
+        "layernorm_forward",
+        layernorm_with_einsum_and_a_flat_inv_std,
+        companions=(
+            ("layernorm_backward", layernorm_staged_backward_with_a_flat_inv_std),
+            ("layernorm_backward_alt", layernorm_closed_form_with_einsum_and_a_flat_inv_std),
+        ),
+    ),
+    Substitute(
+        "spatial_batchnorm",
+        "spatial_batchnorm_forward",
+        spatial_batchnorm_on_channel_rows,
+        companions=(
+            ("spatial_batchnorm_backward", spatial_batchnorm_staged_on_channel_rows),
+            ("spatial_batchnorm_backward_alt", spatial_batchnorm_closed_form_on_channel_rows),
+        ),
+    ),
+    Substitute(
+        "spatial_groupnorm",
+        "spatial_groupnorm_forward",
+        groupnorm_with_flat_groups,
+        companions=(
+            ("spatial_groupnorm_backward", groupnorm_staged_backward_with_flat_groups),
+            ("spatial_groupnorm_backward_alt", groupnorm_closed_form_with_einsum_and_flat_groups),
+        ),
+    ),
 )

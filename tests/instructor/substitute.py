@@ -30,25 +30,27 @@ def catalogue_entry(spec: str):
 
 @contextlib.contextmanager
 def substituted(entry):
-    """``entry.implementation`` in place of the task's ``entry.argument`` while the block runs."""
+    """``entry``'s implementations in place of the task's functions of the same names (its
+    ``argument`` and its companions) while the block runs."""
     from nndl.lab import TASKS
 
     module = importlib.import_module(TASKS[entry.task].module)
-    original = getattr(module, entry.argument)
-    replaced = [
-        loaded
-        for name, loaded in list(sys.modules.items())
-        if (name == "nndl" or name.startswith("nndl."))
-        and loaded is not None
-        and getattr(loaded, entry.argument, None) is original
-    ]
-    for loaded in replaced:
-        setattr(loaded, entry.argument, entry.implementation)
+    replaced = []  # (module, argument, original)
+    for argument, implementation in entry.implementations.items():
+        original = getattr(module, argument)
+        for name, loaded in list(sys.modules.items()):
+            if (
+                (name == "nndl" or name.startswith("nndl."))
+                and loaded is not None
+                and getattr(loaded, argument, None) is original
+            ):
+                replaced.append((loaded, argument, original))
+                setattr(loaded, argument, implementation)
     try:
         yield
     finally:
-        for loaded in replaced:
-            setattr(loaded, entry.argument, original)
+        for loaded, argument, original in reversed(replaced):
+            setattr(loaded, argument, original)
 
 
 def pytest_configure(config):

@@ -15,7 +15,7 @@ from tests.instructor.wrong_implementations import CATALOGUE
     [pytest.param(w, id=w.name) for w in CATALOGUE],
 )
 def test_wrong_implementation_gets_its_specific_diagnosis(wrong):
-    result = check_task(wrong.task, **{wrong.argument: wrong.implementation})
+    result = check_task(wrong.task, **wrong.implementations)
     assert not result.passed
     assert wrong.diagnosis in result.line(), result.line()
 

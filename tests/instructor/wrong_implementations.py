@@ -9,14 +9,23 @@ the solution.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from nndl.batchnorm import BatchNormCache, batch_statistics, batchnorm_forward
 from nndl.fc_net import FullyConnectedNet
+from nndl.layernorm import LayerNormCache, layernorm_backward
 from nndl.layers import _dropout_rng, affine_backward, softmax_loss, svm_loss
 from nndl.optim import CHECKED, _with_defaults, rmsprop, sgd_momentum
+from nndl.spatial import (
+    SpatialBatchNormCache,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_backward_alt,
+    spatial_groupnorm_forward,
+)
 
 
 @dataclass(frozen=True)
@@ -27,15 +36,23 @@ class Substitute:
     - argument: the function (or class) it replaces: a parameter of the task's check and an
       attribute of the task's module
     - implementation: the function (or class)
+    - companions: other functions of the task written with it, (argument, implementation)
+      pairs: a forward pass whose cache holds what its own backward passes read
     """
 
     task: str
     argument: str
     implementation: Callable
+    companions: tuple[tuple[str, Callable], ...] = field(default=(), kw_only=True)
 
     @property
     def name(self) -> str:
         return self.implementation.__name__
+
+    @property
+    def implementations(self) -> dict[str, Callable]:
+        """Every function it replaces, by argument name."""
+        return {self.argument: self.implementation, **dict(self.companions)}
 
 
 @dataclass(frozen=True)
@@ -360,6 +377,98 @@ def svm_counting_the_true_class_margin(x, y):
 
 
 # --------------------------------------------------------------------------------------------
+# Layer norm, spatial batch norm, group norm
+# --------------------------------------------------------------------------------------------
+
+
+def _normalised(x, axes, eps):
+    """x normalised over ``axes``: (x - mean) / sqrt(var + eps), and its centred input and
+    inverse std (keepdims)."""
+    xc = x - x.mean(axis=axes, keepdims=True)
+    inv_std = (np.mean(xc**2, axis=axes, keepdims=True) + eps) ** -0.5
+    return xc, inv_std, xc * inv_std
+
+
+def layernorm_over_the_batch_axis(x, gamma, beta, ln_param):
+    """Batch norm's statistics in the layer-norm slot: each feature normalised over the batch."""
+    xc, inv_std, xhat = _normalised(x, 0, ln_param.get("eps", 1e-5))
+    return gamma * xhat + beta, LayerNormCache(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+
+
+def layernorm_staged_backward_without_the_mean_path(dout, cache):
+    """The staged pass with dmu left out: dx = dxc."""
+    D = dout.shape[1]
+    dxhat = dout * cache.gamma
+    dvar = -0.5 * cache.inv_std**3 * (dxhat * cache.xc).sum(axis=1, keepdims=True)
+    dx = dxhat * cache.inv_std + 2 * cache.xc * dvar / D
+    return dx, (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def layernorm_closed_form_summing_over_the_batch(dout, cache):
+    """Batch norm's closed form on layer norm's cache: the sums over axis 0, not the features."""
+    N = dout.shape[0]
+    dxhat = dout * cache.gamma
+    dx = (
+        cache.inv_std
+        / N
+        * (N * dxhat - dxhat.sum(axis=0) - cache.xhat * (dxhat * cache.xhat).sum(axis=0))
+    )
+    return dx, (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def layernorm_backward_summing_dgamma_over_the_features(dout, cache):
+    """The axis change carried over to dgamma: summed over each example's features."""
+    dx, _, dbeta = layernorm_backward(dout, cache)
+    return dx, (dout * cache.xhat).sum(axis=1), dbeta
+
+
+def spatial_batchnorm_averaging_over_h_and_w_only(x, gamma, beta, bn_param):
+    """Each image's channel normalised on its own (instance norm), in train mode."""
+    out, cache = spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    if bn_param.get("mode", "train") == "train":
+        xhat = _normalised(x, (2, 3), bn_param.get("eps", 1e-5))[2]
+        out = gamma[:, None, None] * xhat + beta[:, None, None]
+    return out, cache
+
+
+def spatial_batchnorm_reshaping_without_moving_the_channels(x, gamma, beta, bn_param):
+    """x.reshape(-1, C) for the (N·H·W, C) layout: the columns are not the channels."""
+    out, cache = batchnorm_forward(x.reshape(-1, x.shape[1]), gamma, beta, bn_param)
+    return out.reshape(x.shape), SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
+
+
+def spatial_batchnorm_backward_summing_dgamma_over_n_only(dout, cache):
+    dx, _, dbeta = spatial_batchnorm_backward(dout, cache)
+    N, C, H, W = cache.shape
+    xhat = cache.batchnorm.xhat.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    return dx, (dout * xhat).sum(axis=0), dbeta
+
+
+def groupnorm_grouping_the_wrong_axis(x, gamma, beta, G, gn_param):
+    """x.reshape(N, C // G, G, H, W): every G-th channel in one group."""
+    _, cache = spatial_groupnorm_forward(x, gamma, beta, G, gn_param)
+    N, C, H, W = x.shape
+    grouped = x.reshape(N, C // G, G, H, W)
+    xhat = _normalised(grouped, (1, 3, 4), gn_param.get("eps", 1e-5))[2].reshape(x.shape)
+    return gamma * xhat + beta, cache
+
+
+def groupnorm_backward_summing_dgamma_over_the_batch_only(dout, cache):
+    dx, _, dbeta = spatial_groupnorm_backward(dout, cache)
+    return dx, (dout * cache.xhat).sum(axis=0, keepdims=True), dbeta
+
+
+def groupnorm_closed_form_without_the_variance_path(dout, cache):
+    """The closed form with the xhat * sum(dxhat * xhat) term left out."""
+    N, C, H, W = dout.shape
+    _, dgamma, dbeta = spatial_groupnorm_backward_alt(dout, cache)
+    dxhat = (dout * cache.gamma).reshape(N, cache.G, -1)
+    inv_std = cache.inv_std.reshape(N, cache.G, 1)
+    dx = inv_std * (dxhat - dxhat.mean(axis=2, keepdims=True))
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
+# --------------------------------------------------------------------------------------------
 # The catalogue
 # --------------------------------------------------------------------------------------------
 
@@ -556,5 +665,65 @@ CATALOGUE = (
         "svm_loss",
         svm_counting_the_true_class_margin,
         "svm loss counts the true class's own margin of 1",
+    ),
+    WrongImplementation(
+        "layernorm",
+        "layernorm_forward",
+        layernorm_over_the_batch_axis,
+        "layer norm normalises over the batch axis (axis 0) instead of the features",
+    ),
+    WrongImplementation(
+        "layernorm",
+        "layernorm_backward",
+        layernorm_staged_backward_without_the_mean_path,
+        "layernorm_backward: dx lacks the path through the mean",
+    ),
+    WrongImplementation(
+        "layernorm",
+        "layernorm_backward_alt",
+        layernorm_closed_form_summing_over_the_batch,
+        "layernorm_backward_alt: dx sums over the batch axis (axis 0) instead of the features",
+    ),
+    WrongImplementation(
+        "layernorm",
+        "layernorm_backward",
+        layernorm_backward_summing_dgamma_over_the_features,
+        "layernorm_backward: dgamma of layer norm is summed over the features (axis 1)",
+    ),
+    WrongImplementation(
+        "spatial_batchnorm",
+        "spatial_batchnorm_forward",
+        spatial_batchnorm_averaging_over_h_and_w_only,
+        "spatial batch norm averages over H and W only",
+    ),
+    WrongImplementation(
+        "spatial_batchnorm",
+        "spatial_batchnorm_forward",
+        spatial_batchnorm_reshaping_without_moving_the_channels,
+        "spatial batch norm reshapes x to (N·H·W, C) without moving the channels last",
+    ),
+    WrongImplementation(
+        "spatial_batchnorm",
+        "spatial_batchnorm_backward",
+        spatial_batchnorm_backward_summing_dgamma_over_n_only,
+        "spatial_batchnorm_backward: dgamma of spatial batch norm is summed over N only",
+    ),
+    WrongImplementation(
+        "spatial_groupnorm",
+        "spatial_groupnorm_forward",
+        groupnorm_grouping_the_wrong_axis,
+        "group norm groups the wrong axis",
+    ),
+    WrongImplementation(
+        "spatial_groupnorm",
+        "spatial_groupnorm_backward",
+        groupnorm_backward_summing_dgamma_over_the_batch_only,
+        "spatial_groupnorm_backward: dgamma of group norm summed over the batch only",
+    ),
+    WrongImplementation(
+        "spatial_groupnorm",
+        "spatial_groupnorm_backward_alt",
+        groupnorm_closed_form_without_the_variance_path,
+        "spatial_groupnorm_backward_alt: dx lacks the path through the variance",
     ),
 )

@@ -21,6 +21,11 @@ from nndl.lab.checks.batchnorm import (
 from nndl.lab.checks.layers import check_affine, check_dropout, check_relu
 from nndl.lab.checks.losses import check_losses
 from nndl.lab.checks.network import check_fc_net
+from nndl.lab.checks.normalization import (
+    check_layernorm,
+    check_spatial_batchnorm,
+    check_spatial_groupnorm,
+)
 from nndl.lab.checks.optim import check_optim
 
 __all__ = [
@@ -30,7 +35,10 @@ __all__ = [
     "check_batchnorm_forward",
     "check_dropout",
     "check_fc_net",
+    "check_layernorm",
     "check_losses",
     "check_optim",
     "check_relu",
+    "check_spatial_batchnorm",
+    "check_spatial_groupnorm",
 ]
