@@ -36,6 +36,7 @@ def features(rng, shape):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.layernorm
 def test_layer_norm_gives_each_example_mean_0_and_std_1_then_beta_and_gamma(rng):
     x = features(rng, (4, 15))
     D = x.shape[1]
@@ -47,6 +48,7 @@ def test_layer_norm_gives_each_example_mean_0_and_std_1_then_beta_and_gamma(rng)
     np.testing.assert_allclose(out.std(axis=1), 3, rtol=1e-4)
 
 
+@pytest.mark.layernorm
 def test_layer_norm_normalises_each_example_alone_so_it_ignores_the_rest_of_the_batch(rng):
     x, gamma, beta = features(rng, (6, 5)), rng.normal(size=5), rng.normal(size=5)
     whole, _ = layers.layernorm_forward(x, gamma, beta, {})
@@ -54,6 +56,7 @@ def test_layer_norm_normalises_each_example_alone_so_it_ignores_the_rest_of_the_
     np.testing.assert_allclose(whole, np.array(one_by_one), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.layernorm
 def test_layer_norm_is_the_same_in_train_and_test_mode(rng):
     x, gamma, beta = features(rng, (3, 4)), rng.normal(size=4), rng.normal(size=4)
     train, _ = layers.layernorm_forward(x, gamma, beta, {"mode": "train"})
@@ -61,6 +64,7 @@ def test_layer_norm_is_the_same_in_train_and_test_mode(rng):
     np.testing.assert_array_equal(train, test)
 
 
+@pytest.mark.spatial_batchnorm
 def test_spatial_batch_norm_gives_each_channel_mean_beta_and_std_gamma_in_train_mode(rng):
     x = features(rng, (2, 3, 4, 5))
     gamma, beta = np.array([1.0, 2.0, 3.0]), np.array([0.0, -1.0, 4.0])
@@ -69,6 +73,7 @@ def test_spatial_batch_norm_gives_each_channel_mean_beta_and_std_gamma_in_train_
     np.testing.assert_allclose(out.std(axis=(0, 2, 3)), gamma, rtol=1e-4)
 
 
+@pytest.mark.spatial_batchnorm
 def test_spatial_batch_norm_keeps_running_averages_per_channel_and_uses_them_in_test_mode(rng):
     x, gamma, beta = features(rng, (3, 2, 4, 4)), rng.normal(size=2), rng.normal(size=2)
     old_mean, old_var = rng.normal(size=2), rng.uniform(0.5, 2, size=2)
@@ -86,6 +91,7 @@ def test_spatial_batch_norm_keeps_running_averages_per_channel_and_uses_them_in_
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.spatial_batchnorm
 def test_spatial_batch_norm_in_test_mode_after_training_gives_channels_mean_near_0(rng):
     """CS231n's check: after many train-mode passes on batches from one distribution, test
     mode gives each channel a mean near 0 and a std near 1 (noisier than in train mode)."""
@@ -104,6 +110,7 @@ def test_spatial_batch_norm_in_test_mode_after_training_gives_channels_mean_near
     np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=0.1)
 
 
+@pytest.mark.spatial_groupnorm
 def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
     x = features(rng, (2, 6, 4, 5))
     ones, zeros = np.ones((1, 6, 1, 1)), np.zeros((1, 6, 1, 1))
@@ -116,6 +123,7 @@ def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
     np.testing.assert_allclose(scaled, gamma * out + beta, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.spatial_groupnorm
 def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
     x = features(rng, (3, 2, 3, 3))
     out, _ = layers.spatial_groupnorm_forward(
@@ -126,6 +134,7 @@ def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
     np.testing.assert_allclose(out.reshape(3, -1), expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.spatial_groupnorm
 def test_group_norm_with_one_channel_per_group_normalises_each_channel_of_each_image(rng):
     x = features(rng, (2, 3, 4, 4))
     out, _ = layers.spatial_groupnorm_forward(
@@ -151,6 +160,7 @@ def test_every_normalization_keeps_the_dtype_of_its_input(rng, dtype):
         assert out.dtype == dtype and all(g.dtype == dtype for g in grads), forward.__name__
 
 
+@pytest.mark.spatial_groupnorm
 def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
     x = features(rng, (3, 4)).astype(np.float32)
     gamma = np.ones(4, np.float32)
@@ -207,7 +217,7 @@ PROBLEMS = {
     ),
 }
 BACKWARDS = [
-    pytest.param(name, which, id=f"{name}-{which}")
+    pytest.param(name, which, id=f"{name}-{which}", marks=getattr(pytest.mark, name))
     for name in PROBLEMS
     for which in ("staged", "alt")
 ]
@@ -277,6 +287,7 @@ def assert_same_gradients(staged, alt):
         assert np.abs(a - b).max(initial=0) <= 1e-12 * scale
 
 
+@pytest.mark.layernorm
 @given(n=st.integers(1, 20), d=st.integers(1, 40), seed=seeds)
 def test_layer_norm_staged_backward_equals_the_closed_form(n, d, seed):
     rng = np.random.default_rng(seed)
@@ -291,6 +302,7 @@ def test_layer_norm_staged_backward_equals_the_closed_form(n, d, seed):
 image_shapes = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5))
 
 
+@pytest.mark.spatial_batchnorm
 @given(shape=image_shapes, seed=seeds)
 def test_spatial_batch_norm_staged_backward_equals_the_closed_form(shape, seed):
     rng = np.random.default_rng(seed)
@@ -305,6 +317,7 @@ def test_spatial_batch_norm_staged_backward_equals_the_closed_form(shape, seed):
         )
 
 
+@pytest.mark.spatial_groupnorm
 @given(shape=image_shapes, groups=st.integers(1, 6), seed=seeds)
 def test_group_norm_staged_backward_equals_the_closed_form(shape, groups, seed):
     rng = np.random.default_rng(seed)
@@ -320,6 +333,7 @@ def test_group_norm_staged_backward_equals_the_closed_form(shape, groups, seed):
     )
 
 
+@pytest.mark.spatial_groupnorm
 def test_the_closed_form_backward_leaves_its_inputs_unchanged(rng):
     x, gamma, beta = (
         features(rng, (2, 4, 3, 3)),

@@ -158,13 +158,20 @@ IDS = [
 
 
 @pytest.mark.parametrize("which", ["staged", "alt"])
-@pytest.mark.parametrize(("name", "shape", "G"), PROBLEMS, ids=IDS)
+@pytest.mark.parametrize(
+    ("name", "shape", "G"),
+    [
+        pytest.param(*problem, id=id, marks=getattr(pytest.mark, problem[0]))
+        for problem, id in zip(PROBLEMS, IDS, strict=True)
+    ],
+)
 def test_backward_equals_the_derived_closed_form_to_round_off(name, shape, G, which):
     rng = np.random.default_rng(sum(shape) * 7919)
     errors = compare_numeric(*float_case(rng, name, shape, which, G), tolerance=1e-12)
     assert max(errors.values()) <= 1e-12
 
 
+@pytest.mark.spatial_batchnorm
 @pytest.mark.parametrize("which", ["staged", "alt"])
 @pytest.mark.parametrize("mode", ["train", "test"])
 @pytest.mark.parametrize("shape", [(1, 2, 1, 1), (3, 4, 5, 2)], ids=str)
@@ -250,11 +257,13 @@ def test_forward_passes_on_symbols_are_the_derived_graphs():
 @pytest.mark.parametrize(
     ("name", "shape", "G"),
     [
-        ("layernorm", (4, 5), None),
-        ("spatial_batchnorm", (2, 3, 2, 3), None),
-        ("spatial_groupnorm", (2, 4, 2, 3), 2),
+        pytest.param(name, shape, G, id=name, marks=getattr(pytest.mark, name))
+        for name, shape, G in [
+            ("layernorm", (4, 5), None),
+            ("spatial_batchnorm", (2, 3, 2, 3), None),
+            ("spatial_groupnorm", (2, 4, 2, 3), 2),
+        ]
     ],
-    ids=["layernorm", "spatial_batchnorm", "spatial_groupnorm"],
 )
 def test_the_numerical_gradient_of_nndls_forward_equals_the_derived_closed_form(name, shape, G):
     rng = np.random.default_rng(5)
