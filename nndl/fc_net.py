@@ -135,8 +135,8 @@ class FullyConnectedNet:
     def _check_X(self, X) -> np.ndarray:
         """X as an array of the network's dtype, after checking that it holds examples of
         input_dim values (the shape (N, input_dim), or (N, d_1, ..., d_k) that flattens to it)."""
-        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2:
-            if X.shape[1] == self.input_dim:  # the common case, checked in a few attribute reads
+        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim >= 2:
+            if math.prod(X.shape[1:]) == self.input_dim:  # the common case, in a few reads
                 return X
         X = np.asarray(X)
         if X.dtype.kind not in "iuf":
@@ -245,7 +245,14 @@ class FullyConnectedNet:
             if self.normalization:
                 backward = NORMALIZATION_LAYERS[self.normalization][1]
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, layer.bn_cache)
-            dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
+            if i > 1:
+                dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
+        if L > 1:
+            # The gradient on the input images would be the biggest product of the backward
+            # pass, and nothing uses it: of the first layer, only W1's and b1's are computed.
+            x, _ = layers[0].affine_cache
+            grads["W1"] = x.reshape(x.shape[0], -1).T @ dout
+            grads["b1"] = dout.sum(axis=0)
         if self.reg:
             for i in range(1, L + 1):
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
