@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nndl.arguments import seeded_or_global_rng
 from nndl.batchnorm import batchnorm_backward_alt, batchnorm_forward
 from nndl.layernorm import layernorm_backward_alt, layernorm_forward
 from nndl.layers import (
@@ -298,9 +299,7 @@ def _generator(seed) -> np.random.Generator:
     """The network's generator: for seed=None one on the bit generator that np.random.seed
     seeds, so that weights and masks follow it as in the CS231n notebooks."""
     seed = check_seed("seed", "FullyConnectedNet", seed)
-    if seed is None:
-        return np.random.Generator(np.random.get_bit_generator())
-    return np.random.default_rng(seed)
+    return seeded_or_global_rng("FullyConnectedNet: seed", seed)
 
 
 def _normalization(use_batchnorm, normalization):
