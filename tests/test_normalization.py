@@ -139,20 +139,33 @@ def test_group_norm_with_one_channel_per_group_normalises_each_channel_of_each_i
     np.testing.assert_allclose(out.std(axis=(2, 3)), 1, rtol=1e-4)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_normalization_keeps_the_dtype_of_its_input(rng, dtype):
+def dtype_case(name, rng, dtype):
+    """A layer's forward, its closed-form backward, x, gamma and the forward's extra arguments."""
     x2, x4 = features(rng, (4, 6)).astype(dtype), features(rng, (2, 4, 3, 3)).astype(dtype)
-    per_channel = np.ones((1, 4, 1, 1), dtype)
-    for forward, backward, x, gamma, extra in [
-        (layers.layernorm_forward, layers.layernorm_backward_alt, x2, np.ones(6, dtype), ({},)),
-        (layers.spatial_batchnorm_forward, layers.spatial_batchnorm_backward_alt, x4,
-         np.ones(4, dtype), ({},)),
-        (layers.spatial_groupnorm_forward, layers.spatial_groupnorm_backward_alt, x4,
-         per_channel, (2, {})),
-    ]:  # fmt: skip
-        out, cache = forward(x, gamma, gamma * 0, *extra)
-        grads = backward(np.ones_like(x), cache)
-        assert out.dtype == dtype and all(g.dtype == dtype for g in grads), forward.__name__
+    return {
+        "layernorm": (layers.layernorm_forward, layers.layernorm_backward_alt, x2,
+                      np.ones(6, dtype), ({},)),
+        "spatial_batchnorm": (layers.spatial_batchnorm_forward,
+                              layers.spatial_batchnorm_backward_alt, x4, np.ones(4, dtype), ({},)),
+        "spatial_groupnorm": (layers.spatial_groupnorm_forward,
+                              layers.spatial_groupnorm_backward_alt, x4,
+                              np.ones((1, 4, 1, 1), dtype), (2, {})),
+    }[name]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=getattr(pytest.mark, name))
+        for name in ("layernorm", "spatial_batchnorm", "spatial_groupnorm")
+    ],
+)
+def test_every_normalization_keeps_the_dtype_of_its_input(rng, name, dtype):
+    forward, backward, x, gamma, extra = dtype_case(name, rng, dtype)
+    out, cache = forward(x, gamma, gamma * 0, *extra)
+    grads = backward(np.ones_like(x), cache)
+    assert out.dtype == dtype and all(g.dtype == dtype for g in grads), forward.__name__
 
 
 @pytest.mark.spatial_groupnorm
