@@ -21,12 +21,9 @@ from nndl.lab.checks.batchnorm import (
 from nndl.lab.checks.layers import check_affine, check_dropout, check_relu
 from nndl.lab.checks.losses import check_losses
 from nndl.lab.checks.network import check_fc_net
-from nndl.lab.checks.normalization import (
-    check_layernorm,
-    check_spatial_batchnorm,
-    check_spatial_groupnorm,
-)
+from nndl.lab.checks.normalization import check_layernorm
 from nndl.lab.checks.optim import check_optim
+from nndl.lab.checks.spatial import check_spatial_batchnorm, check_spatial_groupnorm
 
 __all__ = [
     "check_affine",

@@ -1,0 +1,271 @@
+"""Checks of the image normalizations (chapter 11): spatial batch norm, in train and test mode,
+and group norm, each graded forward then backward on the forward's own cache, with the helpers
+of ``nndl.lab.checks.normalization``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nndl.lab.checks.compare import SEED, _copies, compare, matches
+from nndl.lab.checks.normalization import (
+    EPS,
+    MOMENTUM,
+    _explain_dx,
+    _grads,
+    _named,
+    _normalised,
+    _output_slips,
+)
+
+
+def _images(rng, shape):
+    """Images whose channels have different means and spreads, some small (so eps matters)."""
+    channel = (1, shape[1], 1, 1)
+    return rng.uniform(-3, 3, channel) + rng.uniform(0.05, 2, channel) * rng.standard_normal(shape)
+
+
+# --------------------------------------------------------------------------------------------
+# Spatial batch norm
+# --------------------------------------------------------------------------------------------
+
+PER_CHANNEL = (0, 2, 3)  # the axes of (N, C, H, W) that one channel's statistics are taken over
+UNMOVED = (
+    "spatial batch norm reshapes x to (N·H·W, C) without moving the channels last: transpose to "
+    "(N, H, W, C) first"
+)
+
+
+def _channels_last(a):
+    return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
+
+
+def _spatial_batchnorm_forward_problems(forward, x, gamma, beta, rm, rv):
+    """Train mode (output, running averages), then test mode; and the train-mode cache."""
+    C = x.shape[1]
+    rows = x.reshape(-1, C)  # the layout of the slip UNMOVED
+    per_channel = (slice(None), None, None)
+    bn_param = {"mode": "train", "eps": EPS, "momentum": MOMENTUM}
+    bn_param.update(running_mean=rm.copy(), running_var=rv.copy())
+    out, cache = forward(*_copies(x, gamma, beta), bn_param)
+    g, b = gamma[per_channel], beta[per_channel]
+    problems = compare(
+        "train-mode out",
+        out,
+        g * _normalised(x, PER_CHANNEL) + b,
+        {
+            "spatial batch norm averages over H and W only (each image's channel alone): "
+            "average each channel over N, H and W": g * _normalised(x, (2, 3)) + b,
+            "spatial batch norm averages over N only (each position alone): average each "
+            "channel over N, H and W": g * _normalised(x, 0) + b,
+            UNMOVED: (gamma * _normalised(rows, 0) + beta).reshape(x.shape),
+            **_output_slips("spatial batch norm", x, PER_CHANNEL, None, g, b),
+        },
+    )
+    mean, var = x.mean(axis=PER_CHANNEL), x.var(axis=PER_CHANNEL)
+    for key, old, batch, unmoved in (
+        ("running_mean", rm, mean, rows.mean(axis=0)),
+        ("running_var", rv, var, rows.var(axis=0)),
+    ):
+        problems += compare(
+            key,
+            bn_param.get(key),
+            MOMENTUM * old + (1 - MOMENTUM) * batch,
+            {
+                "the running averages are updated with momentum and 1-momentum swapped": (
+                    (1 - MOMENTUM) * old + MOMENTUM * batch
+                ),
+                UNMOVED: MOMENTUM * old + (1 - MOMENTUM) * unmoved,
+            },
+        )
+    test_param = {"mode": "test", "eps": EPS, "running_mean": rm.copy(), "running_var": rv.copy()}
+    test_out, _ = forward(*_copies(x, gamma, beta), test_param)
+    running = (x - rm[per_channel]) * ((rv[per_channel] + EPS) ** -0.5)
+    problems += compare(
+        "test-mode out",
+        test_out,
+        g * running + b,
+        {
+            "test mode uses the batch statistics instead of the running averages": (
+                g * _normalised(x, PER_CHANNEL) + b
+            ),
+            UNMOVED: (gamma * (rows - rm) * (rv + EPS) ** -0.5 + beta).reshape(x.shape),
+        },
+    )
+    return problems, cache
+
+
+def check_spatial_batchnorm(
+    spatial_batchnorm_forward, spatial_batchnorm_backward, spatial_batchnorm_backward_alt
+) -> list[str]:
+    """Grade spatial batch norm: train and test mode, then both backward passes in both modes
+    on the forward's own caches."""
+    from derivations.spatial import spatial_batchnorm
+
+    rng = np.random.default_rng(SEED)
+    x = _images(rng, (3, 4, 2, 3))
+    N, C, H, W = x.shape
+    gamma, beta, dout = rng.uniform(0.5, 2, C), rng.standard_normal(C), rng.standard_normal(x.shape)
+    rm, rv = rng.standard_normal(C), rng.uniform(0.5, 2, C)
+    problems, _ = _spatial_batchnorm_forward_problems(
+        spatial_batchnorm_forward, x, gamma, beta, rm, rv
+    )
+    if problems:
+        return problems
+    derivation = spatial_batchnorm()
+    per_channel = (slice(None), None, None)
+    reported = set()
+    for mode in ("train", "test"):
+        bn_param = {"mode": mode, "eps": EPS, "running_mean": rm.copy(), "running_var": rv.copy()}
+        _, cache = spatial_batchnorm_forward(*_copies(x, gamma, beta), bn_param)
+        if mode == "train":
+            mean, var = x.mean(axis=PER_CHANNEL), x.var(axis=PER_CHANNEL)
+        else:
+            mean, var = rm, rv
+        inv_std = (var + EPS) ** -0.5
+        xhat = (x - mean[per_channel]) * inv_std[per_channel]
+        inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
+        want = derivation.evaluate(derivation.closed_forms, inputs)
+        if mode == "test":  # the running averages are constants: the direct path only
+            want["dx"] = dout * (gamma * inv_std)[per_channel]
+        expected = None if mode == "train" else [1, 0, 0]
+        context = "" if mode == "train" else ": the running averages are constants"
+        for label, backward in (
+            ("spatial_batchnorm_backward", spatial_batchnorm_backward),
+            ("spatial_batchnorm_backward_alt", spatial_batchnorm_backward_alt),
+        ):
+            dx, dgamma, dbeta = _grads(backward, dout, cache)
+            found = []
+            if not matches(dx, want["dx"]):
+                hypotheses = {
+                    "dx is reshaped from (N·H·W, C) straight to (N, C, H, W): reshape to "
+                    "(N, H, W, C), then move the channels back with transpose(0, 3, 1, 2)": (
+                        _channels_last(want["dx"]).reshape(x.shape)
+                    )
+                }
+                found += _explain_dx(
+                    dx, want["dx"], derivation, inputs, lambda a: a, expected, context, hypotheses
+                )
+            for name, value in (("dgamma", dout * xhat), ("dbeta", dout)):
+                found += compare(
+                    name,
+                    {"dgamma": dgamma, "dbeta": dbeta}[name],
+                    want[name],
+                    {
+                        f"{name} of spatial batch norm is summed over N only (axis 0): sum over "
+                        "N, H and W (axes 0, 2, 3)": value.sum(axis=0),
+                        f"{name} of spatial batch norm is summed over H and W only: sum over "
+                        "N, H and W (axes 0, 2, 3)": value.sum(axis=(2, 3)),
+                    },
+                )
+            # A slip already reported for train mode is not repeated for test mode.
+            found = [f for f in _named(label, found) if f not in reported]
+            reported.update(found)
+            problems += [f if mode == "train" else _in_test_mode(f) for f in found]
+    return problems
+
+
+def _in_test_mode(problem: str) -> str:
+    """ "f: problem" -> "f: in test mode, problem"."""
+    function, _, rest = problem.partition(": ")
+    return f"{function}: in test mode, {rest}"
+
+
+# --------------------------------------------------------------------------------------------
+# Group norm
+# --------------------------------------------------------------------------------------------
+
+GROUPS = 2  # of C = 6 channels: 3 channels a group, so that the wrong grouping differs
+GROUP_AXES = (2, 3, 4)  # of x seen as (N, G, C/G, H, W)
+
+
+def _grouped(a, G=GROUPS):
+    N, C, H, W = a.shape
+    return a.reshape(N, G, C // G, H, W)
+
+
+def _interleaved(a, G=GROUPS):
+    """The slip x.reshape(N, C // G, G, H, W): channels c, c + G, c + 2G... in one group."""
+    N, C, H, W = a.shape
+    return a.reshape(N, C // G, G, H, W)
+
+
+def check_spatial_groupnorm(
+    spatial_groupnorm_forward, spatial_groupnorm_backward, spatial_groupnorm_backward_alt
+) -> list[str]:
+    """Grade group norm: the output (the same in train and test mode), then the staged and
+    the closed-form backward on the forward's own cache."""
+    from derivations.spatial import spatial_groupnorm
+
+    rng = np.random.default_rng(SEED)
+    x = _images(rng, (2, 6, 2, 3))
+    N, C, H, W = x.shape
+    gamma, beta = rng.uniform(0.5, 2, (1, C, 1, 1)), rng.standard_normal((1, C, 1, 1))
+    dout = rng.standard_normal(x.shape)
+    xhat = _normalised(x, GROUP_AXES, _grouped)
+    out, cache = spatial_groupnorm_forward(*_copies(x, gamma, beta), GROUPS, {"eps": EPS})
+    problems = compare(
+        "out",
+        out,
+        gamma * xhat + beta,
+        {
+            "group norm groups the wrong axis: x.reshape(N, C // G, G, H, W) puts channels c, "
+            "c + G, c + 2G, ... in one group; split the channels into G groups of consecutive "
+            "channels with x.reshape(N, G, C // G, H, W)": (
+                gamma * _normalised(x, (1, 3, 4), _interleaved) + beta
+            ),
+            "group norm averages over the batch too: each example's groups are normalised on "
+            "their own": gamma * _normalised(x, (0, 2, 3, 4), _grouped) + beta,
+            "group norm normalises each channel alone (over H and W only): average over the "
+            "C/G channels of the group too": gamma * _normalised(x, (2, 3)) + beta,
+            "group norm normalises each example over all its channels (as if G = 1)": (
+                gamma * _normalised(x, (1, 2, 3)) + beta
+            ),
+            **_output_slips("group norm", x, GROUP_AXES, _grouped, gamma, beta),
+        },
+    )
+    if problems:
+        return problems  # the backward passes are graded on a right forward's cache
+    test_out, _ = spatial_groupnorm_forward(
+        *_copies(x, gamma, beta), GROUPS, {"eps": EPS, "mode": "test"}
+    )
+    if not matches(test_out, out):
+        problems.append(
+            "group norm differs in test mode: it has no running averages, so both modes are alike"
+        )
+    derivation = spatial_groupnorm()
+    inv_std = (_grouped(x).var(axis=GROUP_AXES) + EPS) ** -0.5  # (N, G)
+    inputs = {
+        "dout": _grouped(dout),
+        "gamma": gamma.reshape(GROUPS, -1),
+        "xhat": _grouped(xhat),
+        "inv_std": inv_std,
+    }
+    want = {
+        name: value.reshape(x.shape if name == "dx" else gamma.shape)
+        for name, value in derivation.evaluate(derivation.closed_forms, inputs).items()
+    }
+    for label, backward in (
+        ("spatial_groupnorm_backward", spatial_groupnorm_backward),
+        ("spatial_groupnorm_backward_alt", spatial_groupnorm_backward_alt),
+    ):
+        dx, dgamma, dbeta = _grads(backward, dout, cache)
+        found = []
+        if not matches(dx, want["dx"]):
+            found += _explain_dx(dx, want["dx"], derivation, inputs, _grouped)
+        for name, got, value in (("dgamma", dgamma, dout * xhat), ("dbeta", dbeta, dout)):
+            found += compare(
+                name,
+                got,
+                want[name],
+                {
+                    f"{name} of group norm summed over the batch only (axis 0): its parameter "
+                    "belongs to a channel, so sum over the batch and the positions (axes 0, 2 "
+                    "and 3, keepdims=True)": value.sum(axis=0, keepdims=True),
+                    f"{name} of group norm summed over the positions only: sum over the batch "
+                    "too (axes 0, 2 and 3, keepdims=True)": value.sum(axis=(2, 3), keepdims=True),
+                    f"{name} has shape (C,): gamma and beta have shape (1, C, 1, 1), so keep the "
+                    "summed axes (keepdims=True)": value.sum(axis=PER_CHANNEL),
+                },
+            )
+        problems += _named(label, found)
+    return problems
