@@ -16,7 +16,6 @@ import numpy as np
 from nndl.lab.checks.compare import SEED, _copies, compare, matches
 
 EPS = 1e-2  # large enough that a misplaced eps shows
-MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 GAMMA_SLIP = "dx uses dout where it needs dxhat = dout * gamma"
 
 

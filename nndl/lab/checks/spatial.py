@@ -9,13 +9,14 @@ import numpy as np
 from nndl.lab.checks.compare import SEED, _copies, compare, matches
 from nndl.lab.checks.normalization import (
     EPS,
-    MOMENTUM,
     _explain_dx,
     _grads,
     _named,
     _normalised,
     _output_slips,
 )
+
+MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 
 
 def _images(rng, shape):
