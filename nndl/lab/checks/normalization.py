@@ -40,15 +40,20 @@ def _output_slips(layer, x, axes, view, gamma, beta) -> dict:
     }
 
 
-def _explain_dx(dx, want, derivation, inputs, layout, expected=None, context="", hypotheses=None):
-    """Diagnose a wrong dx with the paths of ``derivation`` (its inputs in its own layout,
-    ``layout`` puts nndl's dx in it): first with the right gamma, then with the slip dxhat =
-    dout (gamma taken as 1); then with ``hypotheses``; else the fallback."""
+def _explain_dx(
+    dx, want, derivation, inputs, layout=None, expected=None, context="", hypotheses=None
+):
+    """Diagnose a wrong dx with the paths of ``derivation``: first with the right gamma, then
+    with the slip dxhat = dout (gamma taken as 1); then with ``hypotheses``; else the fallback.
+
+    ``inputs`` are in the derivation's layout, and ``layout`` puts nndl's dx in it (group norm's
+    (N, G, C/G, H, W)); ``expected`` and ``context`` as in ``derivations.check.explain``."""
     from derivations.check import explain
 
     if np.shape(dx) == np.shape(want):
         terms = [term for term in derivation.terms["dx"] if term.expression != 0]
-        got = layout(np.asarray(dx, dtype=np.float64))
+        got = np.asarray(dx, dtype=np.float64)
+        got = got if layout is None else layout(got)
         for gamma, slip in ((inputs["gamma"], []), (np.ones_like(inputs["gamma"]), [GAMMA_SLIP])):
             values = derivation.evaluate_terms("dx", {**inputs, "gamma": gamma}, terms)
             values = [values[term.description] for term in terms]
@@ -122,9 +127,7 @@ def check_layernorm(layernorm_forward, layernorm_backward, layernorm_backward_al
                 "dx sums over the batch axis (axis 0) instead of the features (axis 1), as "
                 "batch norm's does": over_the_batch
             }
-            found += _explain_dx(
-                dx, want["dx"], derivation, inputs, lambda a: a, None, "", hypotheses
-            )
+            found += _explain_dx(dx, want["dx"], derivation, inputs, hypotheses=hypotheses)
         found += compare(
             "dgamma",
             dgamma,

@@ -104,7 +104,7 @@ def check_spatial_batchnorm(
 
     rng = np.random.default_rng(SEED)
     x = _images(rng, (3, 4, 2, 3))
-    N, C, H, W = x.shape
+    C = x.shape[1]
     gamma, beta, dout = rng.uniform(0.5, 2, C), rng.standard_normal(C), rng.standard_normal(x.shape)
     rm, rv = rng.standard_normal(C), rng.uniform(0.5, 2, C)
     problems, _ = _spatial_batchnorm_forward_problems(
@@ -144,7 +144,7 @@ def check_spatial_batchnorm(
                     )
                 }
                 found += _explain_dx(
-                    dx, want["dx"], derivation, inputs, lambda a: a, expected, context, hypotheses
+                    dx, want["dx"], derivation, inputs, None, expected, context, hypotheses
                 )
             for name, value in (("dgamma", dout * xhat), ("dbeta", dout)):
                 found += compare(
@@ -166,7 +166,7 @@ def check_spatial_batchnorm(
 
 
 def _in_test_mode(problem: str) -> str:
-    """ "f: problem" -> "f: in test mode, problem"."""
+    """The problem "function: what" as "function: in test mode, what"."""
     function, _, rest = problem.partition(": ")
     return f"{function}: in test mode, {rest}"
 
@@ -199,7 +199,7 @@ def check_spatial_groupnorm(
 
     rng = np.random.default_rng(SEED)
     x = _images(rng, (2, 6, 2, 3))
-    N, C, H, W = x.shape
+    C = x.shape[1]
     gamma, beta = rng.uniform(0.5, 2, (1, C, 1, 1)), rng.standard_normal((1, C, 1, 1))
     dout = rng.standard_normal(x.shape)
     xhat = _normalised(x, GROUP_AXES, _grouped)
@@ -252,7 +252,7 @@ def check_spatial_groupnorm(
         dx, dgamma, dbeta = _grads(backward, dout, cache)
         found = []
         if not matches(dx, want["dx"]):
-            found += _explain_dx(dx, want["dx"], derivation, inputs, _grouped)
+            found += _explain_dx(dx, want["dx"], derivation, inputs, layout=_grouped)
         for name, got, value in (("dgamma", dgamma, dout * xhat), ("dbeta", dbeta, dout)):
             found += compare(
                 name,
