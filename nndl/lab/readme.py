@@ -31,7 +31,7 @@ def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
     ]
     waits = [
         f"`{task.name}` calls the code of {', '.join(f'`{r}`' for r in task.requires)}: it is "
-        "graded once those pass."
+        f"graded once {'those pass' if len(task.requires) > 1 else 'it passes'}."
         for task in order
         if task.requires
     ]
