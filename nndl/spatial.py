@@ -243,13 +243,10 @@ def spatial_groupnorm_backward_alt(dout, cache):
     _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
     N, C, H, W = dout.shape
     G = cache.G
-    # gamma, one per channel, repeated over each channel's positions: (G, C/G·H·W)
-    gamma = np.broadcast_to(cache.gamma.reshape(C, 1), (C, H * W)).reshape(G, -1)
+    grouped = (N, G, C // G, H * W)  # each group's channels, each with its H·W positions
     dx, dgamma, dbeta = normalise_backward_alt(
-        dout.reshape(N, G, -1), gamma, cache.xhat.reshape(N, G, -1), cache.inv_std.reshape(N, G, 1)
-    )
-    # dgamma and dbeta of each value of an example, summed over each channel's positions
+        dout.reshape(grouped), cache.gamma.reshape(G, C // G), cache.xhat.reshape(grouped),
+        cache.inv_std.reshape(N, G, 1, 1),
+    )  # fmt: skip
     per_channel = cache.gamma.shape
-    dgamma = dgamma.reshape(C, H * W).sum(axis=1).reshape(per_channel)
-    dbeta = dbeta.reshape(C, H * W).sum(axis=1).reshape(per_channel)
-    return dx.reshape(dout.shape), dgamma, dbeta
+    return dx.reshape(dout.shape), dgamma.reshape(per_channel), dbeta.reshape(per_channel)
