@@ -133,20 +133,22 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
     Every sum is a BLAS product: over the S positions of a channel with ones (``_channel_sums``),
     then over the batch with ones and over a group's channels with gamma (``_by_group``). dx is
     built in place as ``inv_std * gamma * dout - xhat * (inv_std * sum(dxhat * xhat) / K) -
-    inv_std * sum(dxhat) / K``, four passes after the one for ``dout * xhat``, and the examples
-    go through in blocks of about ``BLOCK_BYTES``, so that a block's passes stay in the cache."""
+    inv_std * sum(dxhat) / K``: four passes after the one for ``dout * xhat`` (five for layer
+    norm, whose ``inv_std * gamma`` is as large as dx). The examples go through in blocks of
+    about ``BLOCK_BYTES``, so that a block's passes stay in the cache."""
     N, G, C, S = dout.shape
     K = C * S
     rows = max(1, BLOCK_BYTES // (dout.itemsize * G * K))
     by_group, ones = _by_group(gamma), np.ones(rows, dout.dtype)
+    gamma_column, row_factor = gamma[:, :, None], inv_std / K
     dgamma, dbeta = np.zeros(G * C, dout.dtype), np.zeros(G * C, dout.dtype)
     dx, work = np.empty_like(dout), np.empty_like(dout[:rows])
     # inv_std * gamma, one per channel of each example; for S = 1 as large as dx: built in dx
     scale = dx if S == 1 else np.empty_like(dout[:, :, :, :1])
     for start in range(0, N, rows):
         stop = min(N, start + rows)
-        g_out, g_xhat, g_dx, g_inv_std, g_scale = (
-            a[start:stop] for a in (dout, xhat, dx, inv_std, scale)
+        g_out, g_xhat, g_dx, g_inv_std, g_row_factor, g_scale = (
+            a[start:stop] for a in (dout, xhat, dx, inv_std, row_factor, scale)
         )
         g_ones, product = ones[: stop - start], work[: stop - start]
         out_sums = _channel_sums(g_out)
@@ -155,9 +157,9 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
         product_sums = _channel_sums(product)
         dgamma += g_ones @ product_sums
         # inv_std / K times sum(dxhat) and sum(dxhat * xhat), one per row: (rows, G, 1, 1)
-        shift = (out_sums @ by_group).reshape(-1, G, 1, 1) * (g_inv_std / K)
-        factor = (product_sums @ by_group).reshape(-1, G, 1, 1) * (g_inv_std / K)
-        np.multiply(g_inv_std, gamma[:, :, None], out=g_scale)
+        shift = (out_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
+        factor = (product_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
+        np.multiply(g_inv_std, gamma_column, out=g_scale)
         np.multiply(g_out, g_scale, out=g_dx)
         np.multiply(g_xhat, factor, out=product)
         g_dx -= product
