@@ -141,6 +141,7 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
     rows = max(1, BLOCK_BYTES // (dout.itemsize * G * K))
     by_group, ones = _by_group(gamma), np.ones(rows, dout.dtype)
     gamma_column, row_factor = gamma[:, :, None], inv_std / K
+    ones_row = np.ones((C, S), dout.dtype)  # one example's group
     dgamma, dbeta = np.zeros(G * C, dout.dtype), np.zeros(G * C, dout.dtype)
     dx, work = np.empty_like(dout), np.empty_like(dout[:rows])
     # inv_std * gamma, one per channel of each example; for S = 1 as large as dx: built in dx
@@ -161,7 +162,13 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
         factor = (product_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
         np.multiply(g_inv_std, gamma_column, out=g_scale)
         np.multiply(g_out, g_scale, out=g_dx)
-        np.multiply(g_xhat, factor, out=product)
+        if S == 1:
+            # layer norm's rows: numpy spreads a factor over a row of D values (an outer
+            # product) and multiplies two full arrays faster than it broadcasts a column
+            np.multiply(factor, ones_row, out=product)
+            product *= g_xhat
+        else:
+            np.multiply(g_xhat, factor, out=product)
         g_dx -= product
         g_dx -= shift
     return dx, dgamma.reshape(G, C), dbeta.reshape(G, C)
