@@ -161,13 +161,18 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
         shift = (out_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
         factor = (product_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
         np.multiply(g_inv_std, gamma_column, out=g_scale)
-        np.multiply(g_out, g_scale, out=g_dx)
         if S == 1:
-            # layer norm's rows: numpy spreads a factor over a row of D values (an outer
-            # product) and multiplies two full arrays faster than it broadcasts a column
+            # layer norm: inv_std * gamma is built in dx; numpy spreads a factor over a row of
+            # D values (an outer product) and multiplies two full arrays faster than it
+            # broadcasts a column
+            g_dx *= g_out
             np.multiply(factor, ones_row, out=product)
             product *= g_xhat
         else:
+            # one factor per channel and example, over its S positions (einsum is faster here
+            # than a broadcast product)
+            per_channel = g_out.reshape(-1, S), g_scale.reshape(-1)
+            np.einsum("ks,k->ks", *per_channel, out=g_dx.reshape(-1, S))
             np.multiply(g_xhat, factor, out=product)
         g_dx -= product
         g_dx -= shift
