@@ -11,18 +11,23 @@ installed, torch's CPU forward (``F.layer_norm``, ``F.batch_norm(training=True)`
 and the ratios: the closed form at least 2.5x faster than the staged backward (the target), and
 the closed form against torch's backward and nndl's forward against torch's (reported).
 
-How layer norm and group norm's closed form gets its speed: gamma varies along the averaged
-axis and inv_std along the other, so they cannot be folded into one factor as in batch norm, and
-dx costs about six passes over the array (dout * xhat, then xhat times a row factor, two
-subtractions, dout * gamma, the scaling by inv_std) against the staged backward's eleven or so.
-That alone gives 1.6-1.9x (layer norm) and 1.6-2.2x (group norm), measured before the change.
-So the closed form runs over blocks of examples of about 128 KiB (``nndl.layernorm.BLOCK_BYTES``),
-each block's passes staying in the core's cache, and takes the row sums as BLAS products with
-gamma. Measured on the shared 2-core development machine (two runs, ratios within one run):
-the large shapes (16 MiB arrays) reach 3.3-3.9x (layer norm) and 3.0-3.3x (group norm); the
-small ones, whose arrays (2-3 MiB) are cache-resident without blocking, 1.7-3.1x and 1.8-2.1x,
-varying with the load -- there the ceiling of six NumPy passes against eleven is about 2x.
-torch fuses the passes into one loop.
+How the closed forms get their speed (``nndl.layernorm.normalise_backward_alt`` for layer and
+group norm, ``nndl.spatial.spatial_batchnorm_backward_alt``): every sum is a BLAS product with
+ones or with gamma (group norm's sums over a channel's positions first, then over a group's
+channels with a block-diagonal gamma), so the only passes over the array are the product
+dout * xhat and four in-place passes that build dx (five for layer norm); layer and group norm
+run over blocks of examples of about 256 KiB (``nndl.layernorm.BLOCK_BYTES``) so that a block's
+passes stay in the cache; spatial batch norm copies dout channels last once and works on rows
+of a whole image (H·W·C values, each channel's factor repeated at every position) instead of
+rows of C. numpy broadcasts a per-row factor over a row of a few thousand values more slowly
+than it multiplies two full arrays, which decides a few of the steps (see the comments there).
+The staged backward makes about nine full-size temporaries. Measured on the shared 2-core
+development machine at load 0.6-0.9, four runs, staged / alt: layer norm 2.4-4.0 (small) and
+2.3-2.8 (large), spatial batch norm 2.5-2.8 and 3.8-4.2, group norm 2.1-2.6 and 2.8-3.5 (the
+small shapes' staged times vary most between runs: their 2-3 MiB arrays are nearly
+cache-resident, and the allocator sometimes returns fresh pages). torch fuses the passes into
+one loop: alt / torch backward is 2.2-2.6 (layer norm, small), 4.1-4.2 (large), 3.5-3.6 and
+1.5-1.9 (spatial batch norm), 2.4-2.5 and 2.6-3.1 (group norm).
 """
 
 from __future__ import annotations

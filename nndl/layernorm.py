@@ -95,43 +95,88 @@ def normalise_backward(dxhat, xc, inv_std, axes):
     return dx
 
 
-BLOCK_BYTES = 1 << 17  # the closed form runs over blocks of about 128 KiB, cache-resident
+BLOCK_BYTES = 1 << 18  # the closed form runs over blocks of about 256 KiB, cache-resident
+
+
+def _channel_sums(a):
+    """Sums of ``a`` (rows, G, C, S) over the S positions of each channel, as (rows, G·C): one
+    BLAS product with a vector of ones (for S = 1, as in layer norm, ``a`` itself)."""
+    rows, G, C, S = a.shape
+    if S == 1:
+        return a.reshape(rows, G * C)
+    return (a.reshape(-1, S) @ np.ones(S, a.dtype)).reshape(rows, G * C)
+
+
+def _by_group(gamma):
+    """(G, C) -> (G·C, G): gamma as a block-diagonal matrix, so that ``sums @ _by_group(gamma)``
+    is the sum over each group's channels of ``gamma * sums``, one BLAS product."""
+    G, C = gamma.shape
+    blocks = np.zeros((G, C, G), gamma.dtype)
+    blocks[np.arange(G), :, np.arange(G)] = gamma
+    return blocks.reshape(G * C, G)
 
 
 def normalise_backward_alt(dout, gamma, xhat, inv_std):
     """The closed-form backward of ``gamma * xhat + beta`` (derived in ``derivations/``), for
-    arrays laid out as (N, G, K): each of the N·G rows has its own mean and variance over its K
-    values, and ``gamma``, of shape (G, K), scales value k of group g in every example::
+    arrays laid out as (N, G, C, S): each of the N·G rows -- an example's group of C channels
+    with S positions each -- has its own mean and variance over its K = C·S values, and
+    ``gamma``, of shape (G, C), scales channel c of group g at every position::
 
         dx     = inv_std * (dxhat - (sum(dxhat) + xhat * sum(dxhat * xhat)) / K)
         dxhat  = gamma * dout
-        dgamma = sum over n of dout * xhat,   dbeta = sum over n of dout
+        dgamma = sum over n and s of dout * xhat,   dbeta = sum over n and s of dout
 
-    with the sums in dx over the K values of a row (done as products with gamma, by BLAS).
-    Returns dx (N, G, K) and dgamma, dbeta (G, K). The examples go through in blocks of about
-    ``BLOCK_BYTES`` (128 KiB), so that the passes of each block over dout and xhat stay in the
-    cache."""
-    N, G, K = dout.shape
+    with the sums in dx over the K values of a row. Layer norm is G = 1, C = D, S = 1; group
+    norm has C/G channels of H·W positions in each group. ``inv_std`` has shape (N, G, 1, 1).
+    Returns dx (N, G, C, S) and dgamma, dbeta (G, C).
+
+    Every sum is a BLAS product: over the S positions of a channel with ones (``_channel_sums``),
+    then over the batch with ones and over a group's channels with gamma (``_by_group``). dx is
+    built in place as ``inv_std * gamma * dout - xhat * (inv_std * sum(dxhat * xhat) / K) -
+    inv_std * sum(dxhat) / K``: four passes after the one for ``dout * xhat`` (five for layer
+    norm, whose ``inv_std * gamma`` is as large as dx). The examples go through in blocks of
+    about ``BLOCK_BYTES``, so that a block's passes stay in the cache."""
+    N, G, C, S = dout.shape
+    K = C * S
     rows = max(1, BLOCK_BYTES // (dout.itemsize * G * K))
+    by_group, ones = _by_group(gamma), np.ones(rows, dout.dtype)
+    gamma_column, row_factor = gamma[:, :, None], inv_std / K
+    ones_row = np.ones((C, S), dout.dtype)  # one example's group
+    dgamma, dbeta = np.zeros(G * C, dout.dtype), np.zeros(G * C, dout.dtype)
     dx, work = np.empty_like(dout), np.empty_like(dout[:rows])
-    dgamma, dbeta = np.zeros_like(gamma), np.zeros_like(gamma)
-    gamma_column = gamma[:, :, None]  # (G, K, 1): the sums over a row as matrix products
+    # inv_std * gamma, one per channel of each example; for S = 1 as large as dx: built in dx
+    scale = dx if S == 1 else np.empty_like(dout[:, :, :, :1])
     for start in range(0, N, rows):
         stop = min(N, start + rows)
-        g_out, g_xhat, g_dx = dout[start:stop], xhat[start:stop], dx[start:stop]
-        product = work[: stop - start]
-        np.multiply(g_out, g_xhat, out=product)
-        dbeta += g_out.sum(axis=0)
-        dgamma += product.sum(axis=0)
-        # sum(dxhat) and sum(dxhat * xhat) over each row, divided by K: (rows, G, 1)
-        mean_dxhat = np.matmul(g_out.swapaxes(0, 1), gamma_column).swapaxes(0, 1) / K
-        mean_dxhat_xhat = np.matmul(product.swapaxes(0, 1), gamma_column).swapaxes(0, 1) / K
-        np.multiply(g_xhat, mean_dxhat_xhat, out=product)
-        product += mean_dxhat
-        np.multiply(g_out, gamma, out=g_dx)
+        g_out, g_xhat, g_dx, g_inv_std, g_row_factor, g_scale = (
+            a[start:stop] for a in (dout, xhat, dx, inv_std, row_factor, scale)
+        )
+        g_ones, product = ones[: stop - start], work[: stop - start]
+        out_sums = _channel_sums(g_out)
+        dbeta += g_ones @ out_sums
+        np.multiply(g_out, g_xhat, out=product)  # dout * xhat
+        product_sums = _channel_sums(product)
+        dgamma += g_ones @ product_sums
+        # inv_std / K times sum(dxhat) and sum(dxhat * xhat), one per row: (rows, G, 1, 1)
+        shift = (out_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
+        factor = (product_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
+        np.multiply(g_inv_std, gamma_column, out=g_scale)
+        if S == 1:
+            # layer norm: inv_std * gamma is built in dx; numpy spreads a factor over a row of
+            # D values (an outer product) and multiplies two full arrays faster than it
+            # broadcasts a column
+            g_dx *= g_out
+            np.multiply(factor, ones_row, out=product)
+            product *= g_xhat
+        else:
+            # one factor per channel and example, over its S positions (einsum is faster here
+            # than a broadcast product)
+            per_channel = g_out.reshape(-1, S), g_scale.reshape(-1)
+            np.einsum("ks,k->ks", *per_channel, out=g_dx.reshape(-1, S))
+            np.multiply(g_xhat, factor, out=product)
         g_dx -= product
-        g_dx *= inv_std[start:stop]
-    return dx, dgamma, dbeta
+        g_dx -= shift
+    return dx, dgamma.reshape(G, C), dbeta.reshape(G, C)
 
 
 def _check_layernorm_inputs(x, gamma, beta, ln_param) -> float:
@@ -214,7 +259,7 @@ def layernorm_backward_alt(dout, cache):
     _check_layernorm_backward("layernorm_backward_alt", dout, cache)
     N, D = dout.shape
     dx, dgamma, dbeta = normalise_backward_alt(
-        dout.reshape(N, 1, D), cache.gamma.reshape(1, D), cache.xhat.reshape(N, 1, D),
-        cache.inv_std.reshape(N, 1, 1),
+        dout.reshape(N, 1, D, 1), cache.gamma.reshape(1, D), cache.xhat.reshape(N, 1, D, 1),
+        cache.inv_std.reshape(N, 1, 1, 1),
     )  # fmt: skip
     return dx.reshape(N, D), dgamma.reshape(D), dbeta.reshape(D)

@@ -96,13 +96,17 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     return out, SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
 
 
-def _spatial_batchnorm_backward(layer: str, backward, dout, cache):
+def _check_spatial_batchnorm_backward(layer: str, dout, cache) -> None:
     if not isinstance(cache, SpatialBatchNormCache):
         raise TypeError(
             f"{layer}: cache must be the SpatialBatchNormCache returned by "
             "spatial_batchnorm_forward"
         )
     _check_dout(layer, dout, cache.shape)
+
+
+def _spatial_batchnorm_backward(backward, dout, cache):
+    """``backward``, batch norm's, on the (N·H·W, C) layout."""
     dx, dgamma, dbeta = backward(_channels_last(dout), cache.batchnorm)
     dx = _channels_first(dx, cache.shape)
     return dx, dgamma, dbeta
@@ -121,20 +125,51 @@ def spatial_batchnorm_backward(dout, cache):
     - dgamma: gradient with respect to gamma, shape (C,)
     - dbeta: gradient with respect to beta, shape (C,)
     """
-    return _spatial_batchnorm_backward(
-        "spatial_batchnorm_backward", batchnorm_backward, dout, cache
-    )
+    _check_spatial_batchnorm_backward("spatial_batchnorm_backward", dout, cache)
+    return _spatial_batchnorm_backward(batchnorm_backward, dout, cache)
 
 
 def spatial_batchnorm_backward_alt(dout, cache):
     """Backward pass of ``spatial_batchnorm_forward`` in closed form: batch norm's
-    (``batchnorm_backward_alt``) on the (N·H·W, C) layout, each sum over N·H·W values.
+    (``batchnorm_backward_alt``) on the (N·H·W, C) layout, each sum over the M = N·H·W values
+    of a channel::
+
+        dx = gamma * inv_std * (dout - (sum(dout) + xhat * sum(dout * xhat)) / M)
+
+    Train mode runs on the rows of an image, (N, H·W·C) in the channels-last layout of the
+    forward's cache, with each channel's factor repeated at every position: numpy then loops
+    over rows of H·W·C values instead of C, and the sums are BLAS products with ones.
 
     Inputs and returns as ``spatial_batchnorm_backward``.
     """
-    return _spatial_batchnorm_backward(
-        "spatial_batchnorm_backward_alt", batchnorm_backward_alt, dout, cache
-    )
+    layer = "spatial_batchnorm_backward_alt"
+    _check_spatial_batchnorm_backward(layer, dout, cache)
+    if cache.batchnorm.mode == "test":
+        return _spatial_batchnorm_backward(batchnorm_backward_alt, dout, cache)
+    N, C, H, W = cache.shape
+    M = N * H * W
+    gamma, inv_std = cache.batchnorm.gamma, cache.batchnorm.inv_std
+
+    def per_position(per_channel):  # (C,) -> (H·W·C,): the factor of each value of an image
+        return np.broadcast_to(per_channel, (H * W, C)).reshape(-1)
+
+    def per_channel(per_value):  # (H·W·C,) -> (C,): summed over the positions
+        return per_value.reshape(H * W, C).sum(axis=0)
+
+    rows = np.empty((N, H, W, C), dout.dtype)  # dout channels last, turned into dx in place
+    np.copyto(rows, dout.transpose(0, 2, 3, 1))
+    rows = rows.reshape(N, -1)
+    xhat = cache.batchnorm.xhat.reshape(N, -1)
+    ones = np.ones(N, dout.dtype)
+    dbeta = per_channel(ones @ rows)
+    dgamma = per_channel(np.einsum("nk,nk->k", rows, xhat))
+    # dx = gamma * inv_std * dout - (xhat * dgamma + dbeta) * gamma * inv_std / M
+    scale = gamma * inv_std
+    product = xhat * per_position(dgamma * scale / M)
+    product += per_position(dbeta * scale / M)
+    rows *= per_position(scale)
+    rows -= product
+    return _channels_first(rows.reshape(M, C), cache.shape), dgamma, dbeta
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,13 +278,10 @@ def spatial_groupnorm_backward_alt(dout, cache):
     _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
     N, C, H, W = dout.shape
     G = cache.G
-    # gamma, one per channel, repeated over each channel's positions: (G, C/G·H·W)
-    gamma = np.broadcast_to(cache.gamma.reshape(C, 1), (C, H * W)).reshape(G, -1)
+    grouped = (N, G, C // G, H * W)  # each group's channels, each with its H·W positions
     dx, dgamma, dbeta = normalise_backward_alt(
-        dout.reshape(N, G, -1), gamma, cache.xhat.reshape(N, G, -1), cache.inv_std.reshape(N, G, 1)
-    )
-    # dgamma and dbeta of each value of an example, summed over each channel's positions
+        dout.reshape(grouped), cache.gamma.reshape(G, C // G), cache.xhat.reshape(grouped),
+        cache.inv_std.reshape(N, G, 1, 1),
+    )  # fmt: skip
     per_channel = cache.gamma.shape
-    dgamma = dgamma.reshape(C, H * W).sum(axis=1).reshape(per_channel)
-    dbeta = dbeta.reshape(C, H * W).sum(axis=1).reshape(per_channel)
-    return dx.reshape(dout.shape), dgamma, dbeta
+    return dx.reshape(dout.shape), dgamma.reshape(per_channel), dbeta.reshape(per_channel)

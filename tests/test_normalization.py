@@ -359,6 +359,18 @@ def test_the_closed_form_backward_leaves_its_inputs_unchanged(rng):
         np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.parametrize("shape", [(2, 1, 3, 3), (3, 2, 1, 1)], ids=["C=1", "H=W=1"])
+def test_the_spatial_batchnorm_closed_form_leaves_dout_unchanged(rng, shape):
+    # with one channel, or one position, the channels-last layout of dout is dout's own memory
+    x, gamma = features(rng, shape), rng.normal(size=shape[1])
+    dout = rng.standard_normal(shape)
+    _, cache = layers.spatial_batchnorm_forward(x, gamma, 0 * gamma, {"mode": "train"})
+    kept = dout.copy()
+    first = layers.spatial_batchnorm_backward_alt(dout, cache)
+    np.testing.assert_array_equal(dout, kept)
+    assert_same_gradients(first, layers.spatial_batchnorm_backward_alt(dout, cache))
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input: a clear error naming the argument
 # --------------------------------------------------------------------------------------------
