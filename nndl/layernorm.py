@@ -68,18 +68,21 @@ def normalise(x, eps, axes):
     """The nodes from the input to the normalised input -- mean, centred input, variance,
     inverse std and normalised input -- with the statistics taken over ``axes`` of ``x`` (kept
     as axes of size 1, so that they broadcast against x)."""
+    ### BEGIN SOLUTION
     count = math.prod(x.shape[axis] for axis in axes)
     mu = x.sum(axis=axes, keepdims=True) / count
     xc = x - mu
     var = (xc * xc).sum(axis=axes, keepdims=True) / count
     inv_std = (var + eps) ** -0.5
     xhat = xc * inv_std
+    ### END SOLUTION
     return mu, xc, var, inv_std, xhat
 
 
 def normalise_backward(dxhat, xc, inv_std, axes):
     """The staged backward from the normalised input to the input of ``normalise``: one block
     per node, from xhat back to x, with the statistics taken over ``axes``. Returns dx."""
+    ### BEGIN SOLUTION
     count = math.prod(xc.shape[axis] for axis in axes)
     # xhat = xc * inv_std: d xhat/d inv_std = xc, summed over the values that share inv_std
     dinv_std = (dxhat * xc).sum(axis=axes, keepdims=True)
@@ -92,6 +95,7 @@ def normalise_backward(dxhat, xc, inv_std, axes):
     dmu = -dxc.sum(axis=axes, keepdims=True)
     # x reaches xc directly (d xc/d x = 1) and through mu = mean(x) (d mu/d x = 1 / count)
     dx = dxc + dmu / count
+    ### END SOLUTION
     return dx
 
 
@@ -136,6 +140,7 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
     inv_std * sum(dxhat) / K``: four passes after the one for ``dout * xhat`` (five for layer
     norm, whose ``inv_std * gamma`` is as large as dx). The examples go through in blocks of
     about ``BLOCK_BYTES``, so that a block's passes stay in the cache."""
+    ### BEGIN SOLUTION
     N, G, C, S = dout.shape
     K = C * S
     rows = max(1, BLOCK_BYTES // (dout.itemsize * G * K))
@@ -177,6 +182,7 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
         g_dx -= product
         g_dx -= shift
     return dx, dgamma.reshape(G, C), dbeta.reshape(G, C)
+    ### END SOLUTION
 
 
 def _check_layernorm_inputs(x, gamma, beta, ln_param) -> float:
@@ -209,9 +215,11 @@ def layernorm_forward(x, gamma, beta, ln_param):
     - cache: a ``LayerNormCache`` for the backward pass
     """
     eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
+    ### BEGIN SOLUTION
     _, xc, _, inv_std, xhat = normalise(x, eps, axes=(1,))
     out = xhat * gamma
     out += beta
+    ### END SOLUTION
     return out, LayerNormCache(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
 
 
@@ -236,6 +244,7 @@ def layernorm_backward(dout, cache):
     - dbeta: gradient with respect to beta, shape (D,)
     """
     _check_layernorm_backward("layernorm_backward", dout, cache)
+    ### BEGIN SOLUTION
     # out = gamma * xhat + beta: d out/d xhat = gamma
     dxhat = dout * cache.gamma
     # from xhat back to x, the statistics taken over the features (axis 1)
@@ -243,6 +252,7 @@ def layernorm_backward(dout, cache):
     # out = gamma * xhat + beta: d out/d gamma = xhat and d out/d beta = 1, summed over the batch
     dgamma = (dout * cache.xhat).sum(axis=0)
     dbeta = dout.sum(axis=0)
+    ### END SOLUTION
     return dx, dgamma, dbeta
 
 
@@ -257,9 +267,11 @@ def layernorm_backward_alt(dout, cache):
     Inputs and returns as ``layernorm_backward``.
     """
     _check_layernorm_backward("layernorm_backward_alt", dout, cache)
+    ### BEGIN SOLUTION
     N, D = dout.shape
     dx, dgamma, dbeta = normalise_backward_alt(
         dout.reshape(N, 1, D, 1), cache.gamma.reshape(1, D), cache.xhat.reshape(N, 1, D, 1),
         cache.inv_std.reshape(N, 1, 1, 1),
     )  # fmt: skip
     return dx.reshape(N, D), dgamma.reshape(D), dbeta.reshape(D)
+    ### END SOLUTION

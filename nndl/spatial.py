@@ -54,13 +54,17 @@ def _check_dout(layer: str, dout, shape) -> None:
 
 def _channels_last(x):
     """(N, C, H, W) -> (N·H·W, C): one row per pixel of every image."""
+    ### BEGIN SOLUTION
     return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+    ### END SOLUTION
 
 
 def _channels_first(rows, shape):
     """The inverse of ``_channels_last`` for images of ``shape`` (N, C, H, W)."""
+    ### BEGIN SOLUTION
     N, C, H, W = shape
     return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    ### END SOLUTION
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,8 +95,10 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     - cache: a ``SpatialBatchNormCache`` for the backward pass
     """
     _check_images("spatial_batchnorm_forward", x, gamma, beta, lambda C: (C,))
+    ### BEGIN SOLUTION
     out, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)
     out = _channels_first(out, x.shape)
+    ### END SOLUTION
     return out, SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
 
 
@@ -107,8 +113,10 @@ def _check_spatial_batchnorm_backward(layer: str, dout, cache) -> None:
 
 def _spatial_batchnorm_backward(backward, dout, cache):
     """``backward``, batch norm's, on the (N·H·W, C) layout."""
+    ### BEGIN SOLUTION
     dx, dgamma, dbeta = backward(_channels_last(dout), cache.batchnorm)
     dx = _channels_first(dx, cache.shape)
+    ### END SOLUTION
     return dx, dgamma, dbeta
 
 
@@ -144,6 +152,7 @@ def spatial_batchnorm_backward_alt(dout, cache):
     """
     layer = "spatial_batchnorm_backward_alt"
     _check_spatial_batchnorm_backward(layer, dout, cache)
+    ### BEGIN SOLUTION
     if cache.batchnorm.mode == "test":
         return _spatial_batchnorm_backward(batchnorm_backward_alt, dout, cache)
     N, C, H, W = cache.shape
@@ -170,6 +179,7 @@ def spatial_batchnorm_backward_alt(dout, cache):
     rows *= per_position(scale)
     rows -= product
     return _channels_first(rows.reshape(M, C), cache.shape), dgamma, dbeta
+    ### END SOLUTION
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,8 +210,10 @@ def _check_groups(layer: str, x, G) -> None:
 
 def _grouped(x, G):
     """(N, C, H, W) -> (N, G, C/G, H, W): the channels split into G groups."""
+    ### BEGIN SOLUTION
     N, C, H, W = x.shape
     return x.reshape(N, G, C // G, H, W)
+    ### END SOLUTION
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
@@ -226,10 +238,12 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
     _check_groups(layer, x, G)
     eps = check_norm_param(layer, "gn_param", gn_param, symbolic=x.dtype == object)
+    ### BEGIN SOLUTION
     _, xc, _, inv_std, xhat = normalise(_grouped(x, G), eps, axes=GROUP_AXES)
     xhat = xhat.reshape(x.shape)
     out = xhat * gamma
     out += beta
+    ### END SOLUTION
     return out, GroupNormCache(G=G, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
 
 
@@ -255,6 +269,7 @@ def spatial_groupnorm_backward(dout, cache):
     - dbeta: gradient with respect to beta, shape (1, C, 1, 1)
     """
     _check_groupnorm_backward("spatial_groupnorm_backward", dout, cache)
+    ### BEGIN SOLUTION
     # out = gamma * xhat + beta: d out/d xhat = gamma
     dxhat = dout * cache.gamma
     # from xhat back to x, the statistics taken over each group's channels and positions
@@ -264,6 +279,7 @@ def spatial_groupnorm_backward(dout, cache):
     # batch and the positions (gamma and beta belong to a channel)
     dgamma = (dout * cache.xhat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    ### END SOLUTION
     return dx, dgamma, dbeta
 
 
@@ -276,6 +292,7 @@ def spatial_groupnorm_backward_alt(dout, cache):
     with dxhat = gamma * dout. Inputs and returns as ``spatial_groupnorm_backward``.
     """
     _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
+    ### BEGIN SOLUTION
     N, C, H, W = dout.shape
     G = cache.G
     grouped = (N, G, C // G, H * W)  # each group's channels, each with its H·W positions
@@ -285,3 +302,4 @@ def spatial_groupnorm_backward_alt(dout, cache):
     )  # fmt: skip
     per_channel = cache.gamma.shape
     return dx.reshape(dout.shape), dgamma.reshape(per_channel), dbeta.reshape(per_channel)
+    ### END SOLUTION

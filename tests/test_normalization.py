@@ -359,6 +359,7 @@ def test_the_closed_form_backward_leaves_its_inputs_unchanged(rng):
         np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.spatial_batchnorm
 @pytest.mark.parametrize("shape", [(2, 1, 3, 3), (3, 2, 1, 1)], ids=["C=1", "H=W=1"])
 def test_the_spatial_batchnorm_closed_form_leaves_dout_unchanged(rng, shape):
     # with one channel, or one position, the channels-last layout of dout is dout's own memory

@@ -136,6 +136,7 @@ TASKS: dict[str, Task] = {
                 "_channels_first",
                 "spatial_batchnorm_forward",
                 "_spatial_batchnorm_backward",
+                "spatial_batchnorm_backward_alt",
             ),
             checks.check_spatial_batchnorm,
             4,
