@@ -3,9 +3,8 @@ right, as tests/test_witnesses.py has them for batch norm:
 
 1. Numeric, to round-off: on float64 inputs of small and large shapes, nndl's gradients equal
    the derived closed forms (``Derivation.numpy_fn``) to a term-scaled error of at most 1e-12.
-2. Exact, by symbolic execution: instructor-only, in
-   tests/instructor/test_normalization_witnesses_symbolic.py (a student's correct NumPy need
-   not run on sympy symbols), with the wrong backward passes the witnesses must reject.
+2. Exact, by symbolic execution: in the instructor's tests only (a student's correct NumPy
+   need not run on sympy symbols), with the wrong backward passes the witnesses must reject.
 3. Numerical gradient: centred differences of nndl's forward pass agree with the derived
    closed form (and, in test_normalization.py, with nndl's backward).
 
