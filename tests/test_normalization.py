@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import derivations
-from nndl import layernorm, layers, spatial
+from nndl import layer_utils, layernorm, layers, spatial
 from nndl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from nndl.layer_utils import affine_layernorm_relu_backward, affine_layernorm_relu_forward
 from tests.strategies import seeds
@@ -249,6 +249,23 @@ def test_affine_layernorm_relu_sandwich_matches_the_numerical_gradient(rng):
 
         numerical = eval_numerical_gradient_array(f, value.copy(), dout)
         assert rel_error(grad, numerical) < 1e-6, arg
+
+
+def test_affine_batchnorm_relu_sandwich_is_its_three_layers_in_turn(rng):
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.normal(size=3)
+    gamma, beta, dout = rng.uniform(0.5, 2, size=3), rng.normal(size=3), rng.normal(size=(5, 3))
+    out, cache = layer_utils.affine_batchnorm_relu_forward(x, w, b, gamma, beta, {})
+    a, affine_cache = layers.affine_forward(x, w, b)
+    an, bn_cache = layers.batchnorm_forward(a, gamma, beta, {})
+    expected, relu_cache = layers.relu_forward(an)
+    np.testing.assert_array_equal(out, expected)
+    da, dgamma, dbeta = layers.batchnorm_backward_alt(
+        layers.relu_backward(dout, relu_cache), bn_cache
+    )
+    expected_grads = (*layers.affine_backward(da, affine_cache), dgamma, dbeta)
+    grads = layer_utils.affine_batchnorm_relu_backward(dout, cache)
+    for got, want in zip(grads, expected_grads, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_a_layer_norm_net_loss_has_the_numerical_gradient(rng):
