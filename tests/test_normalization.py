@@ -427,14 +427,26 @@ def ln_inputs():
 @pytest.mark.parametrize(
     ("ln_param", "error", "message"),
     [
-        ({"epsilon": 1e-5}, ValueError, r"unknown ln_param keys \['epsilon'\]"),
-        ({"eps": 0.0}, ValueError, r"ln_param\['eps'\] must be a finite number > 0, got 0.0"),
-        ({"eps": -1e-5}, ValueError, r"ln_param\['eps'\] must be a finite number > 0"),
-        ({"eps": float("nan")}, ValueError, r"ln_param\['eps'\] must be a finite number > 0"),
-        ({"eps": "1e-5"}, TypeError, r"ln_param\['eps'\] must be a number, got str"),
-        ({"eps": True}, TypeError, r"ln_param\['eps'\] must be a number, got bool"),
+        (
+            {"epsilon": 1e-5},
+            ValueError,
+            r"ln_param has an unknown key 'epsilon' \(did you mean 'eps'\?\)",
+        ),
+        (
+            {"eps": 0.0},
+            ValueError,
+            r"ln_param\['eps'\] must be a finite number in \(0, inf\), got 0.0",
+        ),
+        ({"eps": -1e-5}, ValueError, r"ln_param\['eps'\] must be a finite number in \(0, inf\)"),
+        (
+            {"eps": float("nan")},
+            ValueError,
+            r"ln_param\['eps'\] must be a finite number in \(0, inf\)",
+        ),
+        ({"eps": "1e-5"}, TypeError, r"ln_param\['eps'\] must be a number in \(0, inf\), got str"),
+        ({"eps": True}, TypeError, r"ln_param\['eps'\] must be a number in \(0, inf\), got bool"),
         ({"mode": "eval"}, ValueError, r"ln_param\['mode'\] must be 'train' or 'test'"),
-        (None, TypeError, r"ln_param must be a dict, got NoneType"),
+        (None, TypeError, r"ln_param must be a dict \(keys eps, mode\), got NoneType"),
     ],
 )
 def test_layer_norm_rejects_a_bad_ln_param_naming_it(ln_param, error, message):
@@ -482,7 +494,7 @@ def test_image_layers_reject_bad_shapes_and_params_naming_them():
     ):
         layers.spatial_groupnorm_forward(x, np.ones(4), np.zeros((1, 4, 1, 1)), 2, {})
     with pytest.raises(
-        ValueError, match=r"spatial_groupnorm_forward: unknown gn_param keys \['momentum'\]"
+        ValueError, match=r"spatial_groupnorm_forward: gn_param has an unknown key 'momentum'"
     ):
         layers.spatial_groupnorm_forward(
             x, np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1)), 2, {"momentum": 0.9}
