@@ -10,8 +10,8 @@ thread each); the reference runs the same 40 trainings one after the other in th
 the plain code below, written as a CS231n student would (a loop over layers with one matmul each,
 batch norm, ReLU, softmax, Adam per parameter, the Solver's loop and check_accuracy), in the
 same dtype as nndl's networks (``--dtype``, float32 by default as in the seed), BLAS on one
-thread. The data is CIFAR-10 when ``load_dataset("cifar10")`` finds it (``NNDL_DATA``), the
-digits otherwise.
+thread. The data is CIFAR-10 when ``load_training_subset(1000, "cifar10")`` finds it
+(``NNDL_DATA``), the digits otherwise.
 
 The issue's targets: the sweep at most 0.45x the serial plain run, and one training (the batch-norm
 network, timed alone, best of ``--repeats``) at most 0.9x the plain one. Both are wall-clock
@@ -30,8 +30,8 @@ import numpy as np
 from benchtools import Target, print_conditions, print_ratios
 from threadpoolctl import threadpool_limits
 
-from nndl.data import DatasetError, load_dataset, training_subset
-from nndl.experiments import DataSpec, sweep, train_network
+from nndl.data import DatasetError, load_training_subset
+from nndl.experiments import sweep, train_network
 
 HIDDEN_DIMS = [50] * 7
 WEIGHT_SCALES = np.logspace(-4, 0, num=20)
@@ -203,14 +203,15 @@ def _cpu_seconds():
 
 
 def load(dataset):
+    """(name, the first NUM_TRAIN training images with the validation split) of the dataset."""
     if dataset in ("auto", "cifar10"):
         try:
-            return "cifar10", load_dataset("cifar10")
+            return "cifar10", load_training_subset(NUM_TRAIN, "cifar10")
         except DatasetError as error:
             if dataset == "cifar10":
                 raise
             print(f"CIFAR-10 not available ({str(error).splitlines()[0]}): using the digits\n")
-    return "digits", load_dataset("digits")
+    return "digits", load_training_subset(NUM_TRAIN, "digits")
 
 
 def main(argv=None):
@@ -227,8 +228,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     dtype = np.dtype(args.dtype).type
-    name, full = load(args.dataset)
-    data = training_subset(full, NUM_TRAIN)
+    name, data = load(args.dataset)
     print_conditions(
         f"weight-scale sweep, 40 trainings of the 7 x 50 net on {NUM_TRAIN} {name} images, "
         f"Adam 1e-3, batch 50, 10 epochs, {args.dtype}"
@@ -248,10 +248,9 @@ def main(argv=None):
     print(f"one training, nndl : best {nndl_wall:6.2f} s wall, {nndl_cpu:6.2f} s CPU")
     print(f"one training, plain: best {plain_wall:6.2f} s wall, {plain_cpu:6.2f} s CPU")
 
-    # nndl's sweep sends each task the data's name, which each worker loads once; the plain run
-    # has the arrays at hand. Both include what loading the data costs them.
-    spec = DataSpec.resolve(NUM_TRAIN, name)
-    nndl_time, nndl_sweep_cpu, runs = seconds(sweep, train_network, sweep_arguments(spec, dtype))
+    # Both have the arrays at hand: nndl's sweep sends them to each of its two workers once,
+    # when it starts (that is timed); the plain run reads them here.
+    nndl_time, nndl_sweep_cpu, runs = seconds(sweep, train_network, sweep_arguments(data, dtype))
     with threadpool_limits(limits=1, user_api="blas"):
         plain_time, plain_sweep_cpu, plain_runs = seconds(
             lambda: [plain_train(**a) for a in sweep_arguments(data, dtype)]

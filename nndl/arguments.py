@@ -48,6 +48,15 @@ def require_number(name, value, low=-math.inf, high=math.inf, low_open=False, hi
     return value
 
 
+def seeded_or_global_rng(name, seed):
+    """``make_rng(name, seed)``, or for seed=None a Generator on the bit generator that
+    ``np.random.seed`` seeds, so that ``np.random.seed(231)`` at the top of a notebook makes a
+    run reproducible, as every CS231n notebook assumes."""
+    if seed is None:
+        return np.random.Generator(np.random.get_bit_generator())
+    return make_rng(name, seed)
+
+
 def make_rng(name, seed):
     """A numpy Generator from a seed: a Generator (used as it is), a BitGenerator, a SeedSequence,
     a non-negative integer or a sequence of them. None is not handled here: each caller says what

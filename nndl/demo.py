@@ -15,10 +15,10 @@ def run_demo(dataset=None, num_train=1000, num_epochs=10, weight_scale=2e-2, see
     Returns:
     - {"batchnorm": run, "baseline": run}, each a ``nndl.experiments.TrainingRun``
     """
-    from nndl.data import load_dataset, training_subset
+    from nndl.data import load_training_subset
     from nndl.experiments import train_network
 
-    small = training_subset(load_dataset(dataset), num_train)
+    small = load_training_subset(num_train, dataset)
     return {
         name: train_network(
             small, [100] * 5, weight_scale, use_batchnorm, num_epochs=num_epochs, seed=seed

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nndl.arguments import seeded_or_global_rng
 from nndl.layer_utils import NORMALIZATION_LAYERS
 from nndl.layers import (
     affine_backward,
@@ -129,8 +130,8 @@ class FullyConnectedNet:
     def _check_X(self, X) -> np.ndarray:
         """X as an array of the network's dtype, after checking that it holds examples of
         input_dim values (the shape (N, input_dim), or (N, d_1, ..., d_k) that flattens to it)."""
-        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2:
-            if X.shape[1] == self.input_dim:  # the common case, checked in a few attribute reads
+        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim >= 2:
+            if math.prod(X.shape[1:]) == self.input_dim:  # the common case, in a few reads
                 return X
         X = np.asarray(X)
         if X.dtype.kind not in "iuf":
@@ -239,7 +240,14 @@ class FullyConnectedNet:
             if self.normalization:
                 backward = NORMALIZATION_LAYERS[self.normalization][1]
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, layer.bn_cache)
-            dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
+            if i > 1:
+                dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
+        if L > 1:
+            # The gradient on the input images would be the biggest product of the backward
+            # pass, and nothing uses it: of the first layer, only W1's and b1's are computed.
+            x, _ = layers[0].affine_cache
+            grads["W1"] = x.reshape(x.shape[0], -1).T @ dout
+            grads["b1"] = dout.sum(axis=0)
         if self.reg:
             for i in range(1, L + 1):
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
@@ -285,9 +293,7 @@ def _generator(seed) -> np.random.Generator:
     """The network's generator: for seed=None one on the bit generator that np.random.seed
     seeds, so that weights and masks follow it as in the CS231n notebooks."""
     seed = check_seed("seed", "FullyConnectedNet", seed)
-    if seed is None:
-        return np.random.Generator(np.random.get_bit_generator())
-    return np.random.default_rng(seed)
+    return seeded_or_global_rng("FullyConnectedNet: seed", seed)
 
 
 def _normalization(use_batchnorm, normalization):

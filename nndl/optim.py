@@ -265,8 +265,8 @@ def adam(w, dw, config=None):
     np.sqrt(v, out=scratch)
     scratch += config["epsilon"] * root_c2
     np.divide(m, scratch, out=scratch)
-    scratch *= config["learning_rate"] * root_c2 / c1
-    next_w = w - scratch
+    scratch *= -config["learning_rate"] * root_c2 / c1
+    next_w = np.add(w, scratch, out=scratch)  # w - step, into the scratch array, now next_w
     config["t"] = t
     ### END SOLUTION
     return _like(next_w, w), config

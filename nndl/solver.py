@@ -35,7 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from nndl import checkpoint, optim
-from nndl.arguments import make_rng, require_int, require_number
+from nndl.arguments import require_int, require_number, seeded_or_global_rng
 from nndl.checkpoint import DATA_KEYS, CheckpointError, read_checkpoint, write_checkpoint
 
 __all__ = ["CheckpointError", "Solver", "read_checkpoint", "write_checkpoint"]
@@ -127,12 +127,7 @@ class Solver:
         self.checkpoint_name = _check_path("checkpoint_name", checkpoint_name)
         self.print_every = require_int("print_every", print_every, minimum=1)
         self.verbose = bool(verbose)
-        # Without a seed, draw from numpy's global generator, so that np.random.seed(231) at the
-        # top of a notebook makes the run reproducible, as in CS231n.
-        if seed is None:
-            self.rng = np.random.Generator(np.random.get_bit_generator())
-        else:
-            self.rng = make_rng("seed", seed)
+        self.rng = seeded_or_global_rng("seed", seed)  # None: np.random.seed's generator
         self.iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
 
         self.status = "ready"
@@ -154,10 +149,9 @@ class Solver:
         """
         num_iterations = self.num_epochs * self.iterations_per_epoch
         self.status = "running"
-        # A diverging run overflows inside some layer before its loss is inf or nan, and numpy
-        # would warn (or raise, under np.seterr(all="raise")) from deep in there. We let values go
-        # non-finite quietly instead: every step checks the loss and the new parameters, and the
-        # run stops with one clear message.
+        # A diverging run overflows in some layer before its loss is inf or nan; rather than
+        # numpy's warnings from deep in there, each step checks the loss and the new parameters
+        # and the run stops with one clear message.
         progress = tqdm(total=num_iterations, initial=self.iteration, disable=not self.verbose)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), progress:
             while self.iteration < num_iterations:
@@ -195,16 +189,13 @@ class Solver:
         loss = float(loss)
         if not np.isfinite(loss):
             return loss, f"loss became {loss}"
-        missing = self.model.params.keys() - grads.keys()
-        if missing:
+        if missing := self.model.params.keys() - grads.keys():
             raise KeyError(f"model.loss returned no gradient for parameters {sorted(missing)}")
         updated = {}
         for name, w in self.model.params.items():
-            updated[name], self.optim_configs[name] = self.update_rule(
-                w, grads[name], self.optim_configs[name]
-            )
-        for name, w in updated.items():
-            if not np.isfinite(w).all():
+            config = self.optim_configs[name]
+            updated[name], self.optim_configs[name] = self.update_rule(w, grads[name], config)
+            if not np.isfinite(updated[name]).all():
                 return loss, f"the update made {name} inf or nan"
         self.model.params.update(updated)
         return loss, None
@@ -226,8 +217,8 @@ class Solver:
             if not self.best_params or val_acc > self.best_val_acc:
                 self.best_val_acc = val_acc
                 self.best_params = {name: w.copy() for name, w in self.model.params.items()}
-            if self.checkpoint_name is not None:
-                self._save_checkpoint()
+            if self.checkpoint_name is not None:  # all that train() needs to continue exactly
+                checkpoint.save(self, f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
             if self.verbose:
                 tqdm.write(
                     f"(Epoch {self.epoch} / {self.num_epochs}) loss: {self.loss_history[-1]:.4f}; "
@@ -242,9 +233,7 @@ class Solver:
         - y: Integer array of shape (N,).
         - num_samples: If not None and less than N, check a random subset of this many samples
           (drawn without replacement with the Solver's generator).
-        - batch_size: Predict this many samples at a time, to bound memory. None: as many as
-          make about 4 MB of input, and at least 100 (with CS231n's fixed 100, the many small
-          matrix products make the checks of a small CIFAR-10 training about 1.5x slower).
+        - batch_size: Predict this many samples at a time, to bound memory (None: see predict).
 
         Returns:
         - acc: A float in [0, 1].
@@ -256,24 +245,10 @@ class Solver:
 
     def _accuracy(self, X, y, num_samples, batch_size=None):
         """check_accuracy on arguments that are known to be valid."""
-        if batch_size is None:
-            batch_size = max(100, EVAL_BATCH_BYTES // max(X[:1].nbytes, 1))
-        N = X.shape[0]
-        if num_samples is not None and N > num_samples:
-            subset = self.rng.choice(N, num_samples, replace=False)
+        if num_samples is not None and X.shape[0] > num_samples:
+            subset = self.rng.choice(X.shape[0], num_samples, replace=False)
             X, y = X[subset], y[subset]
-            N = num_samples
-        y_pred = np.concatenate(
-            [
-                np.argmax(self.model.loss(X[start : start + batch_size]), axis=1)
-                for start in range(0, N, batch_size)
-            ]
-        )
-        return float(np.mean(y_pred == y))
-
-    def _save_checkpoint(self):
-        """Write everything train() needs to continue exactly to {checkpoint_name}_epoch_{epoch}."""
-        checkpoint.save(self, f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
+        return float(np.mean(predict(self.model, X, batch_size) == y))
 
     @classmethod
     def resume(cls, path, model, data, **overrides):
@@ -295,6 +270,16 @@ class Solver:
         - solver: A Solver whose train() continues the run.
         """
         return checkpoint.load(cls, path, model, data, overrides)
+
+
+def predict(model, X, batch_size=None):
+    """The model's predicted classes for X, computed batch_size samples at a time. None: as
+    many as make about 4 MB of input, and at least 100 (with CS231n's fixed 100, the many small
+    matrix products make the checks of a small CIFAR-10 training about 1.5x slower)."""
+    if batch_size is None:
+        batch_size = max(100, EVAL_BATCH_BYTES // max(X[:1].nbytes, 1))
+    batches = range(0, X.shape[0], batch_size)
+    return np.concatenate([np.argmax(model.loss(X[i : i + batch_size]), axis=1) for i in batches])
 
 
 def _check_model(model):

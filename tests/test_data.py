@@ -351,7 +351,7 @@ def trust(monkeypatch, archive):
     published = dataclasses.replace(
         data.CIFAR10, size=archive.stat().st_size, md5=pooch.file_hash(str(archive), alg="md5")
     )
-    monkeypatch.setattr(data, "CIFAR10", published)
+    monkeypatch.setattr(data.fetch, "CIFAR10", published)  # where fetching reads it
 
 
 @pytest.fixture
@@ -615,3 +615,45 @@ def test_training_subset_refuses_a_num_train_that_is_not_a_count(num_train, erro
 def test_training_subset_of_something_else_than_splits_is_a_type_error():
     with pytest.raises(TypeError, match="data must be a dict with keys"):
         data.training_subset([1, 2, 3], 2)
+
+
+# ------------------------------------------------------------------------------------------------
+# The experiments' small problem, loaded without the rest
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("subtract_mean", [True, False])
+@pytest.mark.parametrize("name", ["cifar10", "digits"])
+def test_load_training_subset_equals_the_subset_of_the_full_load_bit_for_bit(
+    cifar, name, subtract_mean, dtype
+):
+    options = dict(subtract_mean=subtract_mean, dtype=dtype)
+    if name == "cifar10":
+        options.update(num_training=30, num_validation=10, num_test=8, root=cifar.root)
+
+    subset = data.load_training_subset(7, name, **options)
+    expected = data.training_subset(data.load_dataset(name, **options), 7)
+
+    assert subset.keys() == expected.keys()
+    for key, array in expected.items():
+        assert subset[key].dtype == array.dtype, key
+        np.testing.assert_array_equal(subset[key], array, err_msg=key)
+
+
+def test_load_training_subset_of_cifar10_reads_no_test_batch(cifar):
+    (cifar.folder / "test_batch").unlink()  # a subset never needs it
+
+    subset = data.load_training_subset(
+        5, "cifar10", num_training=30, num_validation=10, root=cifar.root
+    )
+
+    assert subset["X_train"].shape == (5, 3, 32, 32)
+
+
+@pytest.mark.parametrize("num_train", [0, 31])
+def test_load_training_subset_rejects_a_subset_larger_than_the_training_split(cifar, num_train):
+    with pytest.raises(ValueError, match=rf"num_train must be in 1\.\.30 .* got {num_train}"):
+        data.load_training_subset(
+            num_train, "cifar10", num_training=30, num_validation=10, root=cifar.root
+        )

@@ -143,8 +143,8 @@ def test_sweep_runs_in_two_processes_by_default(monkeypatch):
     created = []
     original = experiments.default_executor
 
-    def spy():
-        created.append(original())
+    def spy(**options):
+        created.append(original(**options))
         return created[-1]
 
     monkeypatch.setattr(experiments, "default_executor", spy)
@@ -207,6 +207,31 @@ def test_sweep_workers_load_a_data_spec_once_each_not_once_per_task():
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as executor:
         results = sweep(_loads_in_this_process, [{"spec": SMALL}] * 6, executor=executor)
     assert all(misses == 1 for _, misses in results), results
+
+
+def _data_in_this_worker(data, index):
+    return os.getpid(), id(data), data["X_train"].flags.writeable, load_data.cache_info().misses
+
+
+def test_sweep_sends_its_data_to_each_worker_once_not_with_every_task():
+    big = {"X_train": np.zeros((300, 1000)), "y_train": np.zeros(300, dtype=np.int64)}
+    assert sum(a.nbytes for a in big.values()) >= experiments.SHARE_BYTES
+
+    results = sweep(_data_in_this_worker, [{"data": big, "index": i} for i in range(8)])
+
+    objects_per_worker = {}
+    for pid, data_id, _, _ in results:
+        objects_per_worker.setdefault(pid, set()).add(data_id)
+    assert all(len(ids) == 1 for ids in objects_per_worker.values()), objects_per_worker
+    assert not any(writeable for _, _, writeable, _ in results), "a task could change the data"
+
+
+def test_sweep_loads_a_data_spec_once_in_this_process_and_never_in_its_workers():
+    load_data.cache_clear()
+    results = sweep(_data_in_this_worker, [{"data": SMALL, "index": i} for i in range(4)])
+    assert load_data.cache_info().misses == 1
+    assert all(misses == 0 for *_, misses in results), results
+    assert len({data_id for _, data_id, _, _ in results}) <= 2, "one copy per worker"
 
 
 def _runs():

@@ -381,3 +381,23 @@ def test_the_2017_and_2019_spellings_build_the_same_network(old, new):
 def test_inconsistent_or_unknown_spellings_are_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
         FullyConnectedNet([10], input_dim=5, **kwargs)
+
+
+@pytest.mark.parametrize("hidden_dims", [[], [5], [5, 4]], ids=["no hidden layer", "1", "2"])
+def test_first_layer_gradients_match_numerical_ones_whatever_the_depth(hidden_dims):
+    """The backward pass computes no gradient on the images; W1's and b1's must still be right,
+    including when W1 is also the last layer."""
+    from nndl.gradient_check import numerical_param_gradients
+
+    rng = np.random.default_rng(3)
+    model = FullyConnectedNet(
+        hidden_dims, input_dim=6, num_classes=3, weight_scale=0.5, dtype=np.float64, seed=1
+    )
+    X, y = rng.standard_normal((4, 2, 3)), np.array([0, 1, 2, 1])
+
+    _, grads = model.loss(X, y)
+    numerical = numerical_param_gradients(model, X, y, names=["W1", "b1"])
+
+    assert grads.keys() == model.params.keys()
+    for name in ("W1", "b1"):
+        np.testing.assert_allclose(grads[name], numerical[name], rtol=1e-6, atol=1e-9)
