@@ -14,17 +14,16 @@ the train forward within 2x of torch's 1-thread forward.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from benchtools import (
     Case,
     Target,
-    measure,
+    argument_parser,
     print_conditions,
     print_ratios,
-    print_timings,
+    print_summary,
     threads_text,
+    time_cases,
     torch,
 )
 
@@ -103,11 +102,8 @@ def run_shape(shape, repeats, min_time):
     if torch is not None:
         more, torch_backward = torch_cases(*arrays)
         cases += more
-    timings = measure(cases, repeats, min_time)
     group = f"{shape[0]}x{shape[1]}"
-    print_timings([(group, case.label, timings[case.label]) for case in cases])
-
-    best = {label: t.best for label, t in timings.items()}
+    best = time_cases(group, cases, repeats, min_time)
 
     def ratio(numerator, denominator):
         return best[numerator] / best[denominator]
@@ -130,17 +126,10 @@ def run_shape(shape, repeats, min_time):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=21, help="rounds of timing (default 21)")
-    parser.add_argument(
-        "--min-time", type=float, default=0.05, help="seconds per measurement (default 0.05)"
-    )
-    args = parser.parse_args(argv)
+    args = argument_parser(__doc__.splitlines()[0], min_time=0.05).parse_args(argv)
     print_conditions("batch norm, float32, nndl on 1 BLAS thread")
     targets = [t for shape in SHAPES for t in run_shape(shape, args.repeats, args.min_time)]
-    met = sum(t.met for t in targets)
-    unchecked = "" if torch is not None else " (the targets against torch need torch)"
-    print(f"{met} of {len(targets)} targets met{unchecked}")
+    print_summary(targets, "" if torch is not None else " (the targets against torch need torch)")
 
 
 if __name__ == "__main__":

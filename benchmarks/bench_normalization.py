@@ -32,7 +32,6 @@ one loop: alt / torch backward is 2.2-2.6 (layer norm, small), 4.1-4.2 (large), 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,10 +39,11 @@ import numpy as np
 from benchtools import (
     Case,
     Target,
-    measure,
+    argument_parser,
     print_conditions,
     print_ratios,
-    print_timings,
+    print_summary,
+    time_cases,
     torch,
 )
 
@@ -190,11 +190,9 @@ def run(layer: Layer, shape, repeats, min_time) -> list[Target]:
     if torch is not None:
         torch_forward, torch_backward = layer.torch_cases(x, gamma, beta, dout)
         cases += [Case(TORCH_FORWARD, torch_forward), Case(TORCH_BACKWARD, torch_backward)]
-    timings = measure(cases, repeats, min_time)
     group = "x".join(map(str, shape))
     print(f"## {layer.name}, {group}")
-    print_timings([(group, case.label, timings[case.label]) for case in cases])
-    best = {label: t.best for label, t in timings.items()}
+    best = time_cases(group, cases, repeats, min_time)
     targets = [Target(f"{layer.name} {group}: staged / alt", best[STAGED] / best[ALT], 2.5, True)]
     notes = []
     if torch is not None:
@@ -213,11 +211,7 @@ def run(layer: Layer, shape, repeats, min_time) -> list[Target]:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=21, help="rounds of timing (default 21)")
-    parser.add_argument(
-        "--min-time", type=float, default=0.05, help="seconds per measurement (default 0.05)"
-    )
+    parser = argument_parser(__doc__.splitlines()[0], min_time=0.05)
     parser.add_argument(
         "--layer", choices=[layer.name.split(",")[0] for layer in LAYERS], action="append",
         help="time only this layer (repeatable; default all)",
@@ -231,7 +225,7 @@ def main(argv=None):
         for shape in layer.shapes
         for t in run(layer, shape, args.repeats, args.min_time)
     ]
-    print(f"{sum(t.met for t in targets)} of {len(targets)} targets met")
+    print_summary(targets)
 
 
 if __name__ == "__main__":

@@ -14,17 +14,15 @@ counts are reported beside it with ``--threads``.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from benchtools import (
     Case,
     Target,
-    measure,
+    argument_parser,
     print_conditions,
     print_ratios,
-    print_timings,
     threads_text,
+    time_cases,
     torch,
 )
 
@@ -77,11 +75,7 @@ def torch_step(X, y, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=21, help="rounds of timing (default 21)")
-    parser.add_argument(
-        "--min-time", type=float, default=0.1, help="seconds per measurement (default 0.1)"
-    )
+    parser = argument_parser(__doc__.splitlines()[0], min_time=0.1)
     parser.add_argument(
         "--threads", type=int, nargs="+", default=[1], help="thread counts to time (default 1)"
     )
@@ -94,13 +88,11 @@ def main(argv=None):
     make_step = {"nndl": nndl_step, "torch": torch_step}
     label = {(lib, t): f"{lib} step, {threads_text(t)}" for lib in libraries for t in threads}
     cases = [Case(label[lib, t], make_step[lib](X, y), t) for lib in libraries for t in threads]
-    timings = measure(cases, args.repeats, args.min_time)
-    print_timings([("7x50 net", case.label, timings[case.label]) for case in cases])
+    best = time_cases("7x50 net", cases, args.repeats, args.min_time)
 
     if torch is None:
         print("the target (nndl step / torch step <= 0.8) needs torch: not checked")
     else:
-        best = {label: timing.best for label, timing in timings.items()}
         ratio = {t: best[label["nndl", t]] / best[label["torch", t]] for t in threads}
         print_ratios(
             [Target("nndl step / torch step, 1 thread", ratio[1], 0.8, False)],

@@ -8,6 +8,7 @@ and the one the ratios use; its ``median`` shows how noisy the machine was.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -206,3 +207,30 @@ def print_ratios(targets: list[Target], notes: list[tuple[str, float]]) -> None:
         shown = f"{value:6.2f}" if value >= 0.01 else f"{value:.1e}"
         print(f"{name:58s} {shown:>6s}   (no target)")
     print()
+
+
+def argument_parser(description: str, min_time: float) -> argparse.ArgumentParser:
+    """A parser with the options every benchmark takes, ``--repeats`` and ``--min-time``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeats", type=int, default=21, help="rounds of timing (default 21)")
+    parser.add_argument(
+        "--min-time",
+        type=float,
+        default=min_time,
+        help=f"seconds per measurement (default {min_time})",
+    )
+    return parser
+
+
+def time_cases(group: str, cases: list[Case], repeats: int, min_time: float) -> dict[str, float]:
+    """Time ``cases`` (see ``measure``), print their table under ``group`` and return each case's
+    best time, by label."""
+    timings = measure(cases, repeats, min_time)
+    print_timings([(group, case.label, timings[case.label]) for case in cases])
+    return {label: timing.best for label, timing in timings.items()}
+
+
+def print_summary(targets: list[Target], unchecked: str = "") -> None:
+    """The closing line: how many of the targets were met (``unchecked`` says which were not
+    measured)."""
+    print(f"{sum(t.met for t in targets)} of {len(targets)} targets met{unchecked}")

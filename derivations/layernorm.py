@@ -76,16 +76,29 @@ def normalisation(
     return nodes, vocabulary
 
 
+def derive_normalisation(
+    name: str,
+    title: str,
+    axes: Sequence[Index],
+    averaged: Sequence[Index],
+    params: Sequence[Index],
+) -> Derivation:
+    """The derivation of the gradients of x, gamma and beta through the graph
+    ``normalisation(axes, averaged, params)``, closed forms in its vocabulary."""
+    nodes, vocabulary = normalisation(axes, averaged, params)
+    return derive(
+        name, title, nodes, wrt=("x", "gamma", "beta"), indices=axes, vocabulary=vocabulary
+    )
+
+
 @functools.cache
 def layernorm() -> Derivation:
     """Layer norm: the mean and the variance of each example depend on its features, so dx has
     batch norm's three paths, with sums over the features; dgamma and dbeta sum over the batch."""
-    nodes, vocabulary = normalisation((BATCH, FEATURES), averaged=(FEATURES,), params=(FEATURES,))
-    return derive(
+    return derive_normalisation(
         "layernorm",
         "Layer normalization",
-        nodes,
-        wrt=("x", "gamma", "beta"),
-        indices=(BATCH, FEATURES),
-        vocabulary=vocabulary,
+        (BATCH, FEATURES),
+        averaged=(FEATURES,),
+        params=(FEATURES,),
     )

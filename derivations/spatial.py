@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import functools
 
-from derivations.graph import Derivation, derive
-from derivations.layernorm import normalisation
+from derivations.graph import Derivation
+from derivations.layernorm import derive_normalisation
 from derivations.notation import BATCH, index
 
 CHANNELS = index("C", "c a b")
@@ -32,15 +32,12 @@ IN_GROUP = index("K", "q t z")  # the channels of one group: K = C/G
 def spatial_batchnorm() -> Derivation:
     """Spatial batch norm in train mode: batch norm's three paths for dx, each sum running over
     the batch and the positions of the image."""
-    axes = (BATCH, CHANNELS, HEIGHT, WIDTH)
-    nodes, vocabulary = normalisation(axes, averaged=(BATCH, HEIGHT, WIDTH), params=(CHANNELS,))
-    return derive(
+    return derive_normalisation(
         "spatial_batchnorm",
         "Spatial batch normalization, train mode",
-        nodes,
-        wrt=("x", "gamma", "beta"),
-        indices=axes,
-        vocabulary=vocabulary,
+        (BATCH, CHANNELS, HEIGHT, WIDTH),
+        averaged=(BATCH, HEIGHT, WIDTH),
+        params=(CHANNELS,),
     )
 
 
@@ -48,15 +45,10 @@ def spatial_batchnorm() -> Derivation:
 def spatial_groupnorm() -> Derivation:
     """Group norm: layer norm's three paths for dx, each sum running over the channels of the
     group and the positions of the image."""
-    axes = (BATCH, GROUPS, IN_GROUP, HEIGHT, WIDTH)
-    nodes, vocabulary = normalisation(
-        axes, averaged=(IN_GROUP, HEIGHT, WIDTH), params=(GROUPS, IN_GROUP)
-    )
-    return derive(
+    return derive_normalisation(
         "spatial_groupnorm",
         "Spatial group normalization",
-        nodes,
-        wrt=("x", "gamma", "beta"),
-        indices=axes,
-        vocabulary=vocabulary,
+        (BATCH, GROUPS, IN_GROUP, HEIGHT, WIDTH),
+        averaged=(IN_GROUP, HEIGHT, WIDTH),
+        params=(GROUPS, IN_GROUP),
     )

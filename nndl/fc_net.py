@@ -13,8 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nndl.arguments import seeded_or_global_rng
-from nndl.batchnorm import batchnorm_backward_alt, batchnorm_forward
-from nndl.layernorm import layernorm_backward_alt, layernorm_forward
+from nndl.layer_utils import NORMALIZATION_LAYERS
 from nndl.layers import (
     affine_backward,
     affine_forward,
@@ -28,11 +27,6 @@ from nndl.validation import check_integer, check_labels, check_mode, check_numbe
 
 WHERE_FORWARD = "FullyConnectedNet.forward_layers"
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
-# Each normalization layer's forward and (closed-form) backward pass.
-NORMALIZATION_LAYERS = {
-    "batchnorm": (batchnorm_forward, batchnorm_backward_alt),
-    "layernorm": (layernorm_forward, layernorm_backward_alt),
-}
 
 
 class HiddenLayer(NamedTuple):

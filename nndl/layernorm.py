@@ -21,12 +21,11 @@ arrays of sympy symbols.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from nndl.validation import check_array, check_shape
+from nndl.validation import check_array, check_mode, check_number, check_param_dict, check_shape
 
 MODES = ("train", "test")
 
@@ -40,28 +39,20 @@ class LayerNormCache(NamedTuple):
     gamma: np.ndarray  # scale, (D,)
 
 
+NORM_PARAM_KEYS = frozenset({"eps", "mode"})
+
+
 def check_norm_param(layer: str, name: str, param, symbolic: bool = False):
     """Return ``eps`` from ``param`` (the ``ln_param`` / ``gn_param`` dict), after checking its
-    keys: ``eps`` (a number > 0, default 1e-5) and ``mode`` ('train' or 'test'; accepted so that
-    a network can set the mode of every normalization layer alike, and ignored, since these
-    layers are the same in both modes). Any other key is a mistake, e.g. a misspelt ``eps``.
-    In a ``symbolic`` run (x an object array) eps may be a symbol."""
-    if not isinstance(param, dict):
-        raise TypeError(f"{layer}: {name} must be a dict, got {type(param).__name__}")
-    unknown = sorted(set(param) - {"eps", "mode"}, key=str)
-    if unknown:
-        raise ValueError(f"{layer}: unknown {name} keys {unknown}; expected 'eps' and 'mode'")
-    mode = param.get("mode", "train")
-    if mode not in MODES:
-        raise ValueError(f"{layer}: {name}['mode'] must be 'train' or 'test', got {mode!r}")
+    keys with ``nndl.validation``'s rules, as batch norm checks ``bn_param``: ``eps`` (a finite
+    number > 0, default 1e-5) and ``mode`` ('train' or 'test'; accepted so that a network can
+    set the mode of every normalization layer alike, and ignored, since these layers are the
+    same in both modes). Any other key is a mistake, e.g. a misspelt ``eps``. In a
+    ``symbolic`` run (x an object array) eps may be a symbol."""
+    check_param_dict(layer, name, param, NORM_PARAM_KEYS)
+    check_mode(layer, f"{name}['mode']", param.get("mode", "train"), MODES)
     eps = param.get("eps", 1e-5)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        if symbolic and not isinstance(eps, (bool, str)):
-            return eps
-        raise TypeError(f"{layer}: {name}['eps'] must be a number, got {type(eps).__name__}")
-    if not eps > 0 or not math.isfinite(eps):
-        raise ValueError(f"{layer}: {name}['eps'] must be a finite number > 0, got {eps!r}")
-    return float(eps)  # a NumPy scalar would promote a float32 computation to float64
+    return check_number(f"{name}['eps']", layer, eps, 0, np.inf, "()", symbolic)
 
 
 def normalise(x, eps, axes):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nndl import layers
+from nndl import layer_utils, layers
 from nndl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from nndl.layer_utils import affine_layernorm_relu_backward, affine_layernorm_relu_forward
 from tests.strategies import seeds
@@ -269,6 +269,23 @@ def test_affine_layernorm_relu_sandwich_matches_the_numerical_gradient(rng):
         assert rel_error(grad, numerical) < 1e-6, arg
 
 
+def test_affine_batchnorm_relu_sandwich_is_its_three_layers_in_turn(rng):
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.normal(size=3)
+    gamma, beta, dout = rng.uniform(0.5, 2, size=3), rng.normal(size=3), rng.normal(size=(5, 3))
+    out, cache = layer_utils.affine_batchnorm_relu_forward(x, w, b, gamma, beta, {})
+    a, affine_cache = layers.affine_forward(x, w, b)
+    an, bn_cache = layers.batchnorm_forward(a, gamma, beta, {})
+    expected, relu_cache = layers.relu_forward(an)
+    np.testing.assert_array_equal(out, expected)
+    da, dgamma, dbeta = layers.batchnorm_backward_alt(
+        layers.relu_backward(dout, relu_cache), bn_cache
+    )
+    expected_grads = (*layers.affine_backward(da, affine_cache), dgamma, dbeta)
+    grads = layer_utils.affine_batchnorm_relu_backward(dout, cache)
+    for got, want in zip(grads, expected_grads, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_a_layer_norm_net_loss_has_the_numerical_gradient(rng):
     """A scalar loss through layer norm (CS231n's gradient check style, eval_numerical_gradient)."""
     x, gamma, beta = features(rng, (5, 4)), rng.normal(size=4), rng.normal(size=4)
@@ -384,14 +401,26 @@ def ln_inputs():
 @pytest.mark.parametrize(
     ("ln_param", "error", "message"),
     [
-        ({"epsilon": 1e-5}, ValueError, r"unknown ln_param keys \['epsilon'\]"),
-        ({"eps": 0.0}, ValueError, r"ln_param\['eps'\] must be a finite number > 0, got 0.0"),
-        ({"eps": -1e-5}, ValueError, r"ln_param\['eps'\] must be a finite number > 0"),
-        ({"eps": float("nan")}, ValueError, r"ln_param\['eps'\] must be a finite number > 0"),
-        ({"eps": "1e-5"}, TypeError, r"ln_param\['eps'\] must be a number, got str"),
-        ({"eps": True}, TypeError, r"ln_param\['eps'\] must be a number, got bool"),
+        (
+            {"epsilon": 1e-5},
+            ValueError,
+            r"ln_param has an unknown key 'epsilon' \(did you mean 'eps'\?\)",
+        ),
+        (
+            {"eps": 0.0},
+            ValueError,
+            r"ln_param\['eps'\] must be a finite number in \(0, inf\), got 0.0",
+        ),
+        ({"eps": -1e-5}, ValueError, r"ln_param\['eps'\] must be a finite number in \(0, inf\)"),
+        (
+            {"eps": float("nan")},
+            ValueError,
+            r"ln_param\['eps'\] must be a finite number in \(0, inf\)",
+        ),
+        ({"eps": "1e-5"}, TypeError, r"ln_param\['eps'\] must be a number in \(0, inf\), got str"),
+        ({"eps": True}, TypeError, r"ln_param\['eps'\] must be a number in \(0, inf\), got bool"),
         ({"mode": "eval"}, ValueError, r"ln_param\['mode'\] must be 'train' or 'test'"),
-        (None, TypeError, r"ln_param must be a dict, got NoneType"),
+        (None, TypeError, r"ln_param must be a dict \(keys eps, mode\), got NoneType"),
     ],
 )
 def test_layer_norm_rejects_a_bad_ln_param_naming_it(ln_param, error, message):
@@ -439,7 +468,7 @@ def test_image_layers_reject_bad_shapes_and_params_naming_them():
     ):
         layers.spatial_groupnorm_forward(x, np.ones(4), np.zeros((1, 4, 1, 1)), 2, {})
     with pytest.raises(
-        ValueError, match=r"spatial_groupnorm_forward: unknown gn_param keys \['momentum'\]"
+        ValueError, match=r"spatial_groupnorm_forward: gn_param has an unknown key 'momentum'"
     ):
         layers.spatial_groupnorm_forward(
             x, np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1)), 2, {"momentum": 0.9}
