@@ -27,7 +27,10 @@ import numpy as np
 from nndl.optim import UPDATE_RULES
 
 CHECKPOINT_FORMAT = "nndl.solver checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+# Version 1 lacked best_bn_stats; such a checkpoint still resumes (test mode after training then
+# uses the last iteration's running averages, as version 1's Solver did).
+READABLE_VERSIONS = (1, 2)
 # The key of the JSON document inside a checkpoint's .npz file.
 METADATA_KEY = "metadata"
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -74,6 +77,10 @@ def save(solver, path):
         "solver_rng": solver.rng.bit_generator.state,
         "params": pack(model.params, "params", arrays),
         "best_params": pack(solver.best_params, "best_params", arrays),
+        "best_bn_stats": [
+            pack(stats, f"best_bn_stats/{i}", arrays)
+            for i, stats in enumerate(solver.best_bn_stats)
+        ],
         "optim_configs": {
             name: pack(config, f"optim_configs/{name}", arrays)
             for name, config in solver.optim_configs.items()
@@ -127,6 +134,13 @@ def restore(solver, arrays, metadata):
     check_params_fit(model.params, metadata["params"], arrays)
     unpack(metadata["params"], arrays, model.params)
     solver.best_params = unpack(metadata["best_params"], arrays, {})
+    best_bn_stats = metadata.get("best_bn_stats", [])
+    if len(best_bn_stats) not in (0, len(getattr(model, "bn_params", []))):
+        raise CheckpointError(
+            f"the checkpoint has best running averages for {len(best_bn_stats)} batch-norm "
+            f"layers, the model has {len(getattr(model, 'bn_params', []))}"
+        )
+    solver.best_bn_stats = [unpack(stats, arrays, {}) for stats in best_bn_stats]
     if set(metadata["optim_configs"]) != set(model.params):
         raise CheckpointError("the checkpoint's optimiser state is not one per model parameter")
     solver.optim_configs = {
@@ -335,9 +349,9 @@ def read_checkpoint(path):
         raise CheckpointError(f"{path}: its metadata is not valid JSON ({error})") from error
     if not isinstance(metadata, dict) or metadata.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not an nndl Solver checkpoint")
-    if metadata.get("version") != CHECKPOINT_VERSION:
+    if metadata.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path} has checkpoint version {metadata.get('version')!r}; "
-            f"this nndl reads version {CHECKPOINT_VERSION}"
+            f"this nndl reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     return arrays, metadata

@@ -17,7 +17,8 @@ Example::
                     num_epochs=10, batch_size=100, seed=0)
     solver.train()
     solver.status            # "finished", or "diverged" (see solver.message)
-    solver.best_val_acc      # model.params now holds the parameters that reached it
+    solver.best_val_acc      # model.params (and bn_params' running averages) now hold the
+                             # parameters that reached it
 
 Checkpoints and resuming: with ``checkpoint_name="runs/net"`` the Solver writes
 ``runs/net_epoch_{epoch}.npz`` after the first iteration and after every epoch (``nndl.checkpoint``
@@ -65,6 +66,7 @@ class Solver:
     - loss_history: Minibatch loss of every iteration (a diverged run ends with the failed step's).
     - train_acc_history, val_acc_history: Accuracies at each check.
     - best_val_acc, best_params: The best validation accuracy and the parameters that reached it.
+    - best_bn_stats: The batch-norm running averages at that moment (one dict per bn_param).
     - epoch, iteration: Completed epochs and iterations.
     """
 
@@ -139,13 +141,15 @@ class Solver:
         self.val_acc_history = []
         self.best_val_acc = 0.0
         self.best_params = {}
+        self.best_bn_stats = []  # the batch-norm running averages that go with best_params
         self.optim_configs = {name: dict(self.optim_config) for name in model.params}
 
     def train(self):
         """Train until num_epochs epochs are complete or the run diverges.
 
         A Solver made by Solver.resume carries on from its checkpoint's iteration. At the end, the
-        model's parameters are replaced by copies of best_params.
+        model's parameters are replaced by copies of best_params, and its batch-norm running
+        averages by those of the same moment (best_bn_stats).
         """
         num_iterations = self.num_epochs * self.iterations_per_epoch
         self.status = "running"
@@ -175,6 +179,10 @@ class Solver:
         else:
             self.status = "finished"
         self.model.params.update({name: w.copy() for name, w in self.best_params.items()})
+        # With the running averages of the same moment: those of the last iteration belong to
+        # other weights, and test mode would normalise with them.
+        for bn_param, stats in zip(getattr(self.model, "bn_params", []), self.best_bn_stats):
+            bn_param.update({key: value.copy() for key, value in stats.items()})
 
     def _step(self):
         """Update every parameter from one random minibatch.
@@ -217,6 +225,7 @@ class Solver:
             if not self.best_params or val_acc > self.best_val_acc:
                 self.best_val_acc = val_acc
                 self.best_params = {name: w.copy() for name, w in self.model.params.items()}
+                self.best_bn_stats = running_statistics(self.model)
             if self.checkpoint_name is not None:  # all that train() needs to continue exactly
                 checkpoint.save(self, f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
             if self.verbose:
@@ -280,6 +289,15 @@ def predict(model, X, batch_size=None):
         batch_size = max(100, EVAL_BATCH_BYTES // max(X[:1].nbytes, 1))
     batches = range(0, X.shape[0], batch_size)
     return np.concatenate([np.argmax(model.loss(X[i : i + batch_size]), axis=1) for i in batches])
+
+
+def running_statistics(model):
+    """Copies of the running averages in each of model.bn_params (none for a model without)."""
+    keys = ("running_mean", "running_var")
+    return [
+        {key: np.array(bn_param[key]) for key in keys if key in bn_param}
+        for bn_param in getattr(model, "bn_params", [])
+    ]
 
 
 def _check_model(model):

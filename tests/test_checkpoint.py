@@ -210,3 +210,19 @@ def test_solver_module_still_exports_the_checkpoint_names():
     assert solver.CheckpointError is CheckpointError
     assert solver.read_checkpoint is read_checkpoint
     assert solver.write_checkpoint is write_checkpoint
+
+
+def test_a_version_1_checkpoint_without_best_running_averages_still_resumes(tmp_path):
+    solver = tiny_solver(num_epochs=2, checkpoint_name=tmp_path / "run")
+    solver.train()
+    arrays, metadata = read_checkpoint(tmp_path / "run_epoch_1.npz")
+    assert metadata["version"] == checkpoint_module.CHECKPOINT_VERSION == 2
+    assert len(metadata["best_bn_stats"]) == 1
+    old = {key: array for key, array in arrays.items() if not key.startswith("best_bn_stats/")}
+    del metadata["best_bn_stats"]
+    write_checkpoint(tmp_path / "v1.npz", old, {**metadata, "version": 1})
+
+    resumed = Solver.resume(tmp_path / "v1.npz", TinyClassifier(seed=0), make_data())
+    assert resumed.best_bn_stats == []
+    resumed.train()  # the running averages are then the last iteration's, as version 1 left them
+    assert resumed.iteration == solver.iteration

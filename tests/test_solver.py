@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nndl import solver as solver_module
+from nndl.data import load_training_subset
 from nndl.fc_net import FullyConnectedNet
 from nndl.optim import sgd
 from nndl.solver import Solver
@@ -466,3 +467,24 @@ def test_a_large_split_is_left_for_the_model_to_cast(monkeypatch):
     data["X_train"] = data["X_train"].astype(np.float32)
     model = FullyConnectedNet([5], input_dim=6, num_classes=3, dtype=np.float64, seed=0)
     assert Solver(model, data, verbose=False).X_train is data["X_train"], "a large copy was made"
+
+
+def test_batchnorm_running_averages_are_restored_with_the_best_parameters():
+    """Test mode after train() is the network that scored best_val_acc: its parameters and the
+    running averages recorded with them, not the last iteration's, which belong to later
+    weights (the original Solver restored the parameters alone)."""
+    data = load_training_subset(100, "digits")
+    model = FullyConnectedNet(
+        [20, 20], input_dim=64, num_classes=10, use_batchnorm=True, seed=2, dtype=np.float64
+    )
+    solver = Solver(
+        model, data, update_rule="adam", optim_config={"learning_rate": 1e-2}, num_epochs=8,
+        batch_size=10, num_val_samples=None, verbose=False, seed=2,
+    )  # fmt: skip
+    solver.train()
+
+    assert np.argmax(solver.val_acc_history) < len(solver.val_acc_history) - 1, "best is last"
+    assert solver.check_accuracy(solver.X_val, solver.y_val) == solver.best_val_acc
+    for bn_param, stats in zip(model.bn_params, solver.best_bn_stats, strict=True):
+        assert stats.keys() == {"running_mean", "running_var"}
+        assert_identical({key: bn_param[key] for key in stats}, stats)
