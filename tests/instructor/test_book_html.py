@@ -15,14 +15,14 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.instructor.book_build import ROOT, build_book
+
 # Chapter 4 has all three kinds of output: a figure, a table of formulas and displayed math.
 PAGE = Path("book/04_backward_graph.html")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -58,16 +58,7 @@ def tags_of(html: str) -> dict[str, list[dict[str, str | None]]]:
 @pytest.fixture(scope="module")
 def html_dir(tmp_path_factory) -> Path:
     """The book built without executing the chapters, into a temporary folder."""
-    tmp = tmp_path_factory.mktemp("book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    (tmp / "_config.yml").write_text(yaml.safe_dump(config))
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jupyter_book), "build", "-W", "--config", str(tmp / "_config.yml")]
-    command += ["--path-output", str(tmp), str(ROOT)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"the book does not build:\n{result.stdout}\n{result.stderr}"
-    return tmp / "_build" / "html"
+    return build_book(tmp_path_factory.mktemp("book"))
 
 
 def test_every_chapter_of_the_toc_is_a_page(html_dir):
