@@ -95,7 +95,8 @@ window.addEventListener("load", () => {
     const article = document.querySelector("article") || document.body;
     const column = article.getBoundingClientRect();
     const overflowing = [];
-    const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, div.cell_output";
+    const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, "
+      + "div.cell_output, .pst-scrollable-table-container";
     for (const block of article.querySelectorAll(blocks)) {
       if (block.scrollWidth > block.clientWidth + 1) {
         overflowing.push({block: block.tagName + "." + block.className,
@@ -103,14 +104,24 @@ window.addEventListener("load", () => {
           scrollWidth: block.scrollWidth, clientWidth: block.clientWidth});
       }
     }
+    // A table wider than the block it sits in would scroll sideways (or stick out).
+    const tables = [];
+    for (const table of article.querySelectorAll("table")) {
+      const holder = table.parentElement;
+      tables.push({text: table.textContent.trim().slice(0, 80), width: table.scrollWidth,
+        available: holder.clientWidth,
+        fits: table.scrollWidth <= holder.clientWidth + 1
+          && table.getBoundingClientRect().right <= column.right + 1});
+    }
     const figures = [];
     for (const image of article.querySelectorAll("img")) {
       const box = image.getBoundingClientRect();
       const figure = image.closest("figure");
       const caption = figure ? figure.querySelector("figcaption") : null;
-      figures.push({src: image.getAttribute("src"),
+      figures.push({src: image.getAttribute("src"), id: figure ? figure.id : "",
         caption: caption ? caption.textContent.trim() : "",
-        width: Math.round(box.width), fits: box.right <= column.right + 1});
+        width: Math.round(box.width), natural_width: image.naturalWidth,
+        fits: box.right <= column.right + 1});
     }
     const unresolved = [];
     for (const link of article.querySelectorAll("a[href^='#']")) {
@@ -122,6 +133,7 @@ window.addEventListener("load", () => {
       mathjax_errors: document.querySelectorAll("mjx-merror").length,
       raw_tex: ["\\\\(", "\\\\[", "$\\\\displaystyle"].filter(d => article.textContent.includes(d)),
       overflowing: overflowing,
+      tables: tables,
       figures: figures,
       bibliography: article.querySelectorAll("[role='doc-biblioentry'], div.citation").length,
       unresolved_links: unresolved,
@@ -177,7 +189,7 @@ def rendered(html_dir) -> dict[tuple[str, int], dict]:
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium); CI has it")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results = {"html_dir": html_dir}
     for chapter in chapters():
         for width in WIDTHS:
             screenshot = SCREENSHOTS / f"{Path(chapter).name}-{width}.png"
@@ -191,6 +203,11 @@ def rendered(html_dir) -> dict[tuple[str, int], dict]:
         "overflowing blocks at 1280 px": sum(
             len(results[c, 1280]["overflowing"]) for c in chapters()
         ),
+        "tables": sum(len(results[c, 400]["tables"]) for c in chapters()),
+        "tables wider than their column at 400 px": sum(
+            not t["fits"] for c in chapters() for t in results[c, 400]["tables"]
+        ),
+        "graph label size at 400 px": round(graph_label_px(results, 400), 1),
     }
     print(f"\nbrowser check: {counts}; screenshots in {SCREENSHOTS}")
     return results
@@ -198,6 +215,26 @@ def rendered(html_dir) -> dict[tuple[str, int], dict]:
 
 def rendered_figures(results, chapter):
     return results[chapter, 1280]["figures"]
+
+
+# The computation graph's page and figure, and the smallest size its labels may be shown at:
+# 9 CSS pixels, a little over half the theme's 16-pixel body text and the size of the smallest
+# print a phone's browser shows by default; smaller, a monospace label blurs into its box.
+GRAPH_PAGE, GRAPH_FIGURE, LEGIBLE_PX = "book/04_backward_graph", "fig-graph", 9.0
+
+
+def graph_label_px(results, width: int) -> float:
+    """The graph's label size in CSS pixels as shown at ``width``: the font size in the image's
+    own pixels (points times the image's dots per inch over 72) times the scale the page shows
+    the image at."""
+    from PIL import Image
+
+    from nndl.book.figures import GRAPH_FONTSIZE
+
+    [figure] = [f for f in results[GRAPH_PAGE, width]["figures"] if f["id"] == GRAPH_FIGURE]
+    with Image.open(results["html_dir"] / Path(GRAPH_PAGE).parent / figure["src"]) as image:
+        dpi = image.info["dpi"][0]
+    return GRAPH_FONTSIZE * dpi / 72 * figure["width"] / figure["natural_width"]
 
 
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
@@ -241,6 +278,17 @@ def test_nothing_is_cut_off(rendered, chapter, width):
             for b in result["overflowing"]
         ]
         assert not blocks, f"blocks wider than their column at {width} px: {blocks}"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+def test_tables_fit_their_column_on_a_phone(rendered, chapter):
+    wide = [t for t in rendered[chapter, 400]["tables"] if not t["fits"]]
+    assert not wide, f"tables wider than their column at 400 px: {wide}"
+
+
+def test_the_computation_graph_is_legible_on_a_phone(rendered):
+    size = graph_label_px(rendered, 400)
+    assert size >= LEGIBLE_PX, f"the graph's labels are {size:.1f} px at 400 px, below {LEGIBLE_PX}"
 
 
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
