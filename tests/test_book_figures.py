@@ -176,3 +176,26 @@ def test_staged_table_lists_each_gradient_by_its_code_name_in_the_derivations_or
         gradient=lambda name: sp.Symbol(name),
     )
     assert [line.split("`")[1] for line in staged_table(upstream_only).splitlines()[2:]] == ["dx"]
+
+
+def test_number_writes_a_setting_as_a_sentence_does():
+    from nndl.book.tables import number
+
+    assert [number(v) for v in (1e-5, 1e-3, 2e-2, 0.25, 1.0, 3.14)] == [
+        "1e-5", "0.001", "0.02", "0.25", "1", "3.14"
+    ]  # fmt: skip
+    assert number(1000) == "1,000" and number(np.int64(7)) == "7"
+    assert number(1e20) == "1e20"
+    with pytest.raises(TypeError, match="value must be an int or a float"):
+        number(True)
+
+
+def test_settings_are_the_arguments_over_the_functions_defaults():
+    from nndl.book.tables import settings
+
+    def train(data, hidden_dims, *, num_epochs=10, learning_rate=1e-3):
+        pass
+
+    assert settings(train, {"hidden_dims": [5], "num_epochs": 2}) == {
+        "hidden_dims": [5], "num_epochs": 2, "learning_rate": 1e-3
+    }  # fmt: skip
