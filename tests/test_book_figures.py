@@ -199,3 +199,11 @@ def test_settings_are_the_arguments_over_the_functions_defaults():
     assert settings(train, {"hidden_dims": [5], "num_epochs": 2}) == {
         "hidden_dims": [5], "num_epochs": 2, "learning_rate": 1e-3
     }  # fmt: skip
+
+
+def test_listing_joins_settings_with_commas_and_a_conjunction():
+    from nndl.book.tables import listing
+
+    assert listing((5, 10, 50)) == "5, 10 and 50"
+    assert listing((5, 1000), "or") == "5 or 1,000"
+    assert listing([0.5]) == "0.5"

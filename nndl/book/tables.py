@@ -93,6 +93,12 @@ def number(value) -> str:
     return re.sub(r"e([+-])0*(\d)", lambda m: "e" + "-" * (m[1] == "-") + m[2], f"{value:g}")
 
 
+def listing(values, conjunction: str = "and") -> str:
+    """Settings as a sentence lists them: ``5, 10 and 50`` (each written by ``number``)."""
+    words = [number(v) for v in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
 def settings(function: Callable, arguments: Mapping) -> dict:
     """The keyword values a call ``function(**arguments)`` runs with: ``arguments`` over the
     function's defaults, so that a chapter can state a default it did not pass.
