@@ -139,30 +139,62 @@ window.addEventListener("load", () => {
       unresolved_links: unresolved,
       text: article.innerText,
       height: document.documentElement.scrollHeight,
+      viewport: document.documentElement.clientWidth,
     };
     const out = document.createElement("script");
     out.type = "application/json";
     out.id = "nndl-measure";
     out.textContent = JSON.stringify(result);
     document.body.appendChild(out);
+    window.parent.postMessage(out.textContent, "*");
   });
 });
 </script>
 """
 
 
+# Headless Chromium lays a page out at least 500 pixels wide, whatever --window-size says, so
+# each page is shown in a frame of exactly the width wanted, which also sets the width its CSS
+# media queries see; the page's measurements come back to the frame's parent as a message.
+MINIMUM_WINDOW = 500
+FRAME = """<!DOCTYPE html>
+<html><body style="margin: 0">
+<iframe src="{src}" style="border: 0; width: {width}px; height: {height}px"></iframe>
+<script>
+window.addEventListener("message", event => {{
+  const out = document.createElement("script");
+  out.type = "application/json";
+  out.id = "nndl-measure";
+  out.textContent = event.data;
+  document.body.appendChild(out);
+}});
+</script>
+</body></html>
+"""
+
+
 def _browser(width: int, height: int) -> list[str]:
     browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     # Virtual time runs the page's scripts (MathJax included) to completion first.
-    return [*browser, "--virtual-time-budget=20000", f"--window-size={width},{height}"]
+    window = f"--window-size={max(width, MINIMUM_WINDOW)},{height}"
+    return [*browser, "--virtual-time-budget=20000", window]
+
+
+def _framed(page: Path, width: int, height: int) -> str:
+    """The URI of a page that shows ``page`` in a frame ``width`` by ``height`` pixels."""
+    frame = page.with_name(f"{page.stem}.frame-{width}.html")
+    frame.write_text(FRAME.format(src=page.name, width=width, height=height))
+    return frame.as_uri()
 
 
 def _render(page: Path, width: int, screenshot: Path) -> dict:
     """Measure ``page`` at ``width`` pixels and write a screenshot of all of it."""
+    from PIL import Image
+
     measured = page.with_name(page.stem + ".measure.html")
     measured.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
     dom = subprocess.run(
-        [*_browser(width, 1000), "--dump-dom", measured.as_uri()],
+        [*_browser(width, 1000), "--dump-dom", _framed(measured, width, 1000)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -173,13 +205,16 @@ def _render(page: Path, width: int, screenshot: Path) -> dict:
     )
     assert found, f"{page.name} at {width} px: the measuring script did not finish"
     result = json.loads(found.group(1))
+    assert result["viewport"] == width, f"{page.name} was laid out {result['viewport']} px wide"
     height = min(result["height"], 16000)
     subprocess.run(
-        [*_browser(width, height), f"--screenshot={screenshot}", page.as_uri()],
+        [*_browser(width, height), f"--screenshot={screenshot}", _framed(page, width, height)],
         capture_output=True,
         timeout=180,
         check=True,
     )
+    with Image.open(screenshot) as image:
+        image.crop((0, 0, width, height)).save(screenshot)
     return result
 
 
