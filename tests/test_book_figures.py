@@ -181,8 +181,8 @@ def test_staged_table_lists_each_gradient_by_its_code_name_in_the_derivations_or
 def test_number_writes_a_setting_as_a_sentence_does():
     from nndl.book.tables import number
 
-    assert [number(v) for v in (1e-5, 1e-3, 2e-2, 0.25, 1.0, 3.14)] == [
-        "1e-5", "0.001", "0.02", "0.25", "1", "3.14"
+    assert [number(v) for v in (1e-5, 1e-4, 1e-3, 2e-2, 0.25, 1.0, 3.14, 2.5e-7)] == [
+        "1e-5", "1e-4", "1e-3", "0.02", "0.25", "1", "3.14", "2.5e-7"
     ]  # fmt: skip
     assert number(1000) == "1,000" and number(np.int64(7)) == "7"
     assert number(1e20) == "1e20"

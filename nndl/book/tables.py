@@ -81,16 +81,18 @@ def rounded(values, decimals: int = 2) -> np.ndarray:
 
 
 def number(value) -> str:
-    """A setting as a sentence writes it: ``1,000`` for an int, ``1e-5`` or ``0.02`` for a float.
-
-    The shortest form that gives the value back (``:g``), with the exponent's zero padding and
-    plus sign dropped (``1e-05`` -> ``1e-5``).
+    """A setting as a sentence writes it: ``1,000`` for an int; for a float the shorter of its
+    decimal and its exponent form, the decimal on a tie: ``0.02``, ``0.25``, ``1e-3``, ``1e-5``.
     """
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"number: value must be an int or a float, got {value!r}")
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
-    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + "-" * (m[1] == "-") + m[2], f"{value:g}")
+    decimal = np.format_float_positional(float(value), trim="-")
+    # The shortest exponent form that gives the value back, without padding or plus sign.
+    exponent = re.sub(r"\.?0*e\+?(-?)0*(\d)", r"e\1\2", f"{float(value):.15e}")
+    exponent = exponent if float(exponent) == value else np.format_float_scientific(value)
+    return decimal if len(decimal) <= len(exponent) else exponent
 
 
 def listing(values, conjunction: str = "and") -> str:
