@@ -43,6 +43,9 @@ class BatchNormCache(NamedTuple):
     gamma: np.ndarray  # scale, (D,)
 
 
+# bn_param's defaults (CS231n's), named so that the book can state the ones it ran with.
+DEFAULT_EPS = 1e-5
+DEFAULT_MOMENTUM = 0.9
 BN_PARAM_KEYS = frozenset({"mode", "eps", "momentum", "running_mean", "running_var"})
 _VAR = "bn_param['running_var']"
 
@@ -64,9 +67,9 @@ def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float
         raise ValueError(f"{layer}: train mode needs at least one example, got N = {N}")
     symbolic = x.dtype == object
     eps = check_number(
-        "bn_param['eps']", layer, bn_param.get("eps", 1e-5), 0, np.inf, "()", symbolic
+        "bn_param['eps']", layer, bn_param.get("eps", DEFAULT_EPS), 0, np.inf, "()", symbolic
     )
-    momentum = bn_param.get("momentum", 0.9)
+    momentum = bn_param.get("momentum", DEFAULT_MOMENTUM)
     momentum = check_number("bn_param['momentum']", layer, momentum, 0, 1, "[]", symbolic)
     for key, name in (("running_mean", "bn_param['running_mean']"), ("running_var", _VAR)):
         if key in bn_param:

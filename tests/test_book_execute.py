@@ -50,3 +50,46 @@ def test_book_execute_command_says_where_it_looked_when_there_are_no_chapters(tm
     args = parser.parse_args(["book", "execute", "--book", str(tmp_path)])
     with pytest.raises(SystemExit, match="no chapters found in"):
         args.func(args)
+
+
+# --------------------------------------------------------------------------------------------
+# The kernels' connections
+# --------------------------------------------------------------------------------------------
+
+UNENCRYPTED = "without encryption"
+
+
+@pytest.fixture
+def unencrypted_default(monkeypatch):
+    """jupyter_client's own default, whatever an earlier test of this process set."""
+    from jupyter_client.manager import KernelManager
+
+    trait = KernelManager.class_traits()["transport_encryption"]
+    monkeypatch.setattr(trait, "default_value", "disabled")
+    return trait
+
+
+def test_execute_chapters_starts_kernels_without_the_unencrypted_tcp_warning(
+    tmp_path, capfd, unencrypted_default
+):
+    import nbformat
+
+    path = tmp_path / "01_test.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), path)
+    execute_chapters([path], timeout=60)
+    # The kernel writes its log to the stderr it inherits: this process's file descriptor 2.
+    assert UNENCRYPTED not in capfd.readouterr().err
+    assert unencrypted_default.default_value == "auto"
+
+
+def test_the_book_build_loads_the_extension_that_encrypts_kernel_connections(unencrypted_default):
+    from pathlib import Path
+
+    import yaml
+
+    from nndl.book import kernel
+
+    config = yaml.safe_load((Path(__file__).parent.parent / "_config.yml").read_text())
+    assert "nndl.book.kernel" in config["sphinx"]["extra_extensions"]
+    kernel.setup(app=None)
+    assert unencrypted_default.default_value == "auto"

@@ -176,3 +176,34 @@ def test_staged_table_lists_each_gradient_by_its_code_name_in_the_derivations_or
         gradient=lambda name: sp.Symbol(name),
     )
     assert [line.split("`")[1] for line in staged_table(upstream_only).splitlines()[2:]] == ["dx"]
+
+
+def test_number_writes_a_setting_as_a_sentence_does():
+    from nndl.book.tables import number
+
+    assert [number(v) for v in (1e-5, 1e-4, 1e-3, 2e-2, 0.25, 1.0, 3.14, 2.5e-7)] == [
+        "1e-5", "1e-4", "1e-3", "0.02", "0.25", "1", "3.14", "2.5e-7"
+    ]  # fmt: skip
+    assert number(1000) == "1,000" and number(np.int64(7)) == "7"
+    assert number(1e20) == "1e20"
+    with pytest.raises(TypeError, match="value must be an int or a float"):
+        number(True)
+
+
+def test_settings_are_the_arguments_over_the_functions_defaults():
+    from nndl.book.tables import settings
+
+    def train(data, hidden_dims, *, num_epochs=10, learning_rate=1e-3):
+        pass
+
+    assert settings(train, {"hidden_dims": [5], "num_epochs": 2}) == {
+        "hidden_dims": [5], "num_epochs": 2, "learning_rate": 1e-3
+    }  # fmt: skip
+
+
+def test_listing_joins_settings_with_commas_and_a_conjunction():
+    from nndl.book.tables import listing
+
+    assert listing((5, 10, 50)) == "5, 10 and 50"
+    assert listing((5, 1000), "or") == "5 or 1,000"
+    assert listing([0.5]) == "0.5"

@@ -28,6 +28,9 @@ def execute_chapters(paths: Iterable[Path | str], timeout: int = 600) -> list[tu
     import nbformat
     from nbclient import NotebookClient
 
+    from nndl.book.kernel import encrypt_kernel_connections
+
+    encrypt_kernel_connections()
     timings = []
     for path in map(Path, paths):
         notebook = nbformat.read(path, as_version=4)

@@ -51,8 +51,17 @@ def graph_layout(parents: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, i
     return layout
 
 
+# Points: with the figure at its natural size (as wide as a phone's text column, see below) the
+# labels are as large as the page's own small print.
+GRAPH_FONTSIZE = 13
+
+
 def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax=None):
-    """Draw a computation graph: one box per node, one arrow per (parent, child) edge.
+    """Draw a computation graph top to bottom: one box per node, one arrow per (parent, child)
+    edge, each column of ``graph_layout`` a row of the figure.
+
+    Drawn top to bottom, the graph is as wide as the largest number of nodes side by side (3
+    for batch norm), not as its longest path (7), so a phone shows it at its natural size.
 
     Inputs:
     - parents: as for ``graph_layout``
@@ -67,16 +76,17 @@ def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax
 
     layout = graph_layout(parents)
     labels = labels or {}
+    # Each column of the layout becomes a row of the figure, top to bottom.
+    position = {node: (r, -c) for node, (c, r) in layout.items()}
+    xs, ys = zip(*position.values(), strict=True)
     if ax is None:
-        # Columns about as wide as a box of 10-character lines at 13 points, so that the text
-        # stays legible when a narrow screen shrinks the figure to its width.
-        width = 1.25 * (1 + max(c for c, _ in layout.values()))
-        height = 1.3 + 0.9 * max(r for _, r in layout.values())
+        # Boxes of 12-character lines at GRAPH_FONTSIZE, plus room on the left for the arcs.
+        width = 1.6 * (1.5 + max(xs) - min(xs))
+        height = 1.05 * (1 + max(ys) - min(ys))
         ax = Figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
-    position = {node: (c, -r) for node, (c, r) in layout.items()}
     boxes = {}
     for node, (x, y) in position.items():
-        text = "\n".join([node, *textwrap.wrap(labels.get(node, ""), 10)])
+        text = "\n".join([node, *textwrap.wrap(labels.get(node, ""), 12)])
         style = "round,pad=0.3" if parents[node] else "square,pad=0.3"
         boxes[node] = ax.text(
             x,
@@ -85,30 +95,29 @@ def plot_computation_graph(parents: Mapping[str, Sequence[str]], labels=None, ax
             ha="center",
             va="center",
             family="monospace",
-            fontsize=13,
+            fontsize=GRAPH_FONTSIZE,
             bbox={"boxstyle": style, "facecolor": "white" if parents[node] else "0.9"},
         )
     for node, ps in parents.items():
         for parent in ps:
-            # An edge that skips a column runs over the boxes between, from top to top;
-            # the others run from the parent's right side to the child's left side.
+            # An edge that skips a row runs round the boxes between, on their left, from left
+            # side to left side; the others run from the parent's bottom to the child's top.
             skips = layout[node][0] - layout[parent][0] > 1 and layout[node][1] == layout[parent][1]
             ax.annotate(
                 "",
-                xy=(0.5, 1) if skips else (0, 0.5),
+                xy=(0, 0.5) if skips else (0.5, 1),
                 xycoords=boxes[node],
-                xytext=(0.5, 1) if skips else (1, 0.5),
+                xytext=(0, 0.5) if skips else (0.5, 0),
                 textcoords=boxes[parent],
                 arrowprops={
                     "arrowstyle": "->",
-                    "shrinkA": 5,
-                    "shrinkB": 5,
-                    "connectionstyle": "arc3,rad=-0.3" if skips else "arc3",
+                    "shrinkA": 3,
+                    "shrinkB": 3,
+                    "connectionstyle": "arc3,rad=0.5" if skips else "arc3",
                 },
             )
-    xs, ys = zip(*position.values(), strict=True)
-    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
-    ax.set_ylim(min(ys) - 0.5, max(ys) + 1.5)
+    ax.set_xlim(min(xs) - 1.0, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
     ax.set_axis_off()
     return ax.figure
 

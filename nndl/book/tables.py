@@ -1,9 +1,14 @@
 """What the book prints: a derivation's nodes and its staged gradients as Markdown tables of
-formulas, each row led by the name the code uses (chapters 2-4), and numbers rounded so that a
-chapter's output is the same on every machine.
+formulas, each row led by the name the code uses (chapters 2-4), numbers rounded so that a
+chapter's output is the same on every machine, and the settings a chapter ran with, written for
+a sentence (glued into the text, never typed).
 """
 
 from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -73,3 +78,36 @@ def rounded(values, decimals: int = 2) -> np.ndarray:
     as ``-0.`` on one machine and ``0.`` on another, so zeros lose their sign.
     """
     return np.round(np.asarray(values, dtype=float), decimals) + 0.0
+
+
+def number(value) -> str:
+    """A setting as a sentence writes it: ``1,000`` for an int; for a float the shorter of its
+    decimal and its exponent form, the decimal on a tie: ``0.02``, ``0.25``, ``1e-3``, ``1e-5``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"number: value must be an int or a float, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    decimal = np.format_float_positional(float(value), trim="-")
+    # The shortest exponent form that gives the value back, without padding or plus sign.
+    exponent = re.sub(r"\.?0*e\+?(-?)0*(\d)", r"e\1\2", f"{float(value):.15e}")
+    exponent = exponent if float(exponent) == value else np.format_float_scientific(value)
+    return decimal if len(decimal) <= len(exponent) else exponent
+
+
+def listing(values, conjunction: str = "and") -> str:
+    """Settings as a sentence lists them: ``5, 10 and 50`` (each written by ``number``)."""
+    words = [number(v) for v in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def settings(function: Callable, arguments: Mapping) -> dict:
+    """The keyword values a call ``function(**arguments)`` runs with: ``arguments`` over the
+    function's defaults, so that a chapter can state a default it did not pass.
+    """
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    return {**defaults, **arguments}

@@ -15,14 +15,14 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.instructor.book_build import ROOT, build_book
+
 # Chapter 4 has all three kinds of output: a figure, a table of formulas and displayed math.
 PAGE = Path("book/04_backward_graph.html")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -58,16 +58,7 @@ def tags_of(html: str) -> dict[str, list[dict[str, str | None]]]:
 @pytest.fixture(scope="module")
 def html_dir(tmp_path_factory) -> Path:
     """The book built without executing the chapters, into a temporary folder."""
-    tmp = tmp_path_factory.mktemp("book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    (tmp / "_config.yml").write_text(yaml.safe_dump(config))
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jupyter_book), "build", "-W", "--config", str(tmp / "_config.yml")]
-    command += ["--path-output", str(tmp), str(ROOT)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"the book does not build:\n{result.stdout}\n{result.stderr}"
-    return tmp / "_build" / "html"
+    return build_book(tmp_path_factory.mktemp("book"))
 
 
 def test_every_chapter_of_the_toc_is_a_page(html_dir):
@@ -104,7 +95,8 @@ window.addEventListener("load", () => {
     const article = document.querySelector("article") || document.body;
     const column = article.getBoundingClientRect();
     const overflowing = [];
-    const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, div.cell_output";
+    const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, "
+      + "div.cell_output, .pst-scrollable-table-container";
     for (const block of article.querySelectorAll(blocks)) {
       if (block.scrollWidth > block.clientWidth + 1) {
         overflowing.push({block: block.tagName + "." + block.className,
@@ -112,14 +104,24 @@ window.addEventListener("load", () => {
           scrollWidth: block.scrollWidth, clientWidth: block.clientWidth});
       }
     }
+    // A table wider than the block it sits in would scroll sideways (or stick out).
+    const tables = [];
+    for (const table of article.querySelectorAll("table")) {
+      const holder = table.parentElement;
+      tables.push({text: table.textContent.trim().slice(0, 80), width: table.scrollWidth,
+        available: holder.clientWidth,
+        fits: table.scrollWidth <= holder.clientWidth + 1
+          && table.getBoundingClientRect().right <= column.right + 1});
+    }
     const figures = [];
     for (const image of article.querySelectorAll("img")) {
       const box = image.getBoundingClientRect();
       const figure = image.closest("figure");
       const caption = figure ? figure.querySelector("figcaption") : null;
-      figures.push({src: image.getAttribute("src"),
+      figures.push({src: image.getAttribute("src"), id: figure ? figure.id : "",
         caption: caption ? caption.textContent.trim() : "",
-        width: Math.round(box.width), fits: box.right <= column.right + 1});
+        width: Math.round(box.width), natural_width: image.naturalWidth,
+        fits: box.right <= column.right + 1});
     }
     const unresolved = [];
     for (const link of article.querySelectorAll("a[href^='#']")) {
@@ -131,35 +133,68 @@ window.addEventListener("load", () => {
       mathjax_errors: document.querySelectorAll("mjx-merror").length,
       raw_tex: ["\\\\(", "\\\\[", "$\\\\displaystyle"].filter(d => article.textContent.includes(d)),
       overflowing: overflowing,
+      tables: tables,
       figures: figures,
       bibliography: article.querySelectorAll("[role='doc-biblioentry'], div.citation").length,
       unresolved_links: unresolved,
       text: article.innerText,
       height: document.documentElement.scrollHeight,
+      viewport: document.documentElement.clientWidth,
     };
     const out = document.createElement("script");
     out.type = "application/json";
     out.id = "nndl-measure";
     out.textContent = JSON.stringify(result);
     document.body.appendChild(out);
+    window.parent.postMessage(out.textContent, "*");
   });
 });
 </script>
 """
 
 
+# Headless Chromium lays a page out at least 500 pixels wide, whatever --window-size says, so
+# each page is shown in a frame of exactly the width wanted, which also sets the width its CSS
+# media queries see; the page's measurements come back to the frame's parent as a message.
+MINIMUM_WINDOW = 500
+FRAME = """<!DOCTYPE html>
+<html><body style="margin: 0">
+<iframe src="{src}" style="border: 0; width: {width}px; height: {height}px"></iframe>
+<script>
+window.addEventListener("message", event => {{
+  const out = document.createElement("script");
+  out.type = "application/json";
+  out.id = "nndl-measure";
+  out.textContent = event.data;
+  document.body.appendChild(out);
+}});
+</script>
+</body></html>
+"""
+
+
 def _browser(width: int, height: int) -> list[str]:
     browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     # Virtual time runs the page's scripts (MathJax included) to completion first.
-    return [*browser, "--virtual-time-budget=20000", f"--window-size={width},{height}"]
+    window = f"--window-size={max(width, MINIMUM_WINDOW)},{height}"
+    return [*browser, "--virtual-time-budget=20000", window]
+
+
+def _framed(page: Path, width: int, height: int) -> str:
+    """The URI of a page that shows ``page`` in a frame ``width`` by ``height`` pixels."""
+    frame = page.with_name(f"{page.stem}.frame-{width}.html")
+    frame.write_text(FRAME.format(src=page.name, width=width, height=height))
+    return frame.as_uri()
 
 
 def _render(page: Path, width: int, screenshot: Path) -> dict:
     """Measure ``page`` at ``width`` pixels and write a screenshot of all of it."""
+    from PIL import Image
+
     measured = page.with_name(page.stem + ".measure.html")
     measured.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
     dom = subprocess.run(
-        [*_browser(width, 1000), "--dump-dom", measured.as_uri()],
+        [*_browser(width, 1000), "--dump-dom", _framed(measured, width, 1000)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -170,13 +205,16 @@ def _render(page: Path, width: int, screenshot: Path) -> dict:
     )
     assert found, f"{page.name} at {width} px: the measuring script did not finish"
     result = json.loads(found.group(1))
+    assert result["viewport"] == width, f"{page.name} was laid out {result['viewport']} px wide"
     height = min(result["height"], 16000)
     subprocess.run(
-        [*_browser(width, height), f"--screenshot={screenshot}", page.as_uri()],
+        [*_browser(width, height), f"--screenshot={screenshot}", _framed(page, width, height)],
         capture_output=True,
         timeout=180,
         check=True,
     )
+    with Image.open(screenshot) as image:
+        image.crop((0, 0, width, height)).save(screenshot)
     return result
 
 
@@ -186,7 +224,7 @@ def rendered(html_dir) -> dict[tuple[str, int], dict]:
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium); CI has it")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results = {"html_dir": html_dir}
     for chapter in chapters():
         for width in WIDTHS:
             screenshot = SCREENSHOTS / f"{Path(chapter).name}-{width}.png"
@@ -200,6 +238,11 @@ def rendered(html_dir) -> dict[tuple[str, int], dict]:
         "overflowing blocks at 1280 px": sum(
             len(results[c, 1280]["overflowing"]) for c in chapters()
         ),
+        "tables": sum(len(results[c, 400]["tables"]) for c in chapters()),
+        "tables wider than their column at 400 px": sum(
+            not t["fits"] for c in chapters() for t in results[c, 400]["tables"]
+        ),
+        "graph label size at 400 px": round(graph_label_px(results, 400), 1),
     }
     print(f"\nbrowser check: {counts}; screenshots in {SCREENSHOTS}")
     return results
@@ -207,6 +250,26 @@ def rendered(html_dir) -> dict[tuple[str, int], dict]:
 
 def rendered_figures(results, chapter):
     return results[chapter, 1280]["figures"]
+
+
+# The computation graph's page and figure, and the smallest size its labels may be shown at:
+# 9 CSS pixels, a little over half the theme's 16-pixel body text and the size of the smallest
+# print a phone's browser shows by default; smaller, a monospace label blurs into its box.
+GRAPH_PAGE, GRAPH_FIGURE, LEGIBLE_PX = "book/04_backward_graph", "fig-graph", 9.0
+
+
+def graph_label_px(results, width: int) -> float:
+    """The graph's label size in CSS pixels as shown at ``width``: the font size in the image's
+    own pixels (points times the image's dots per inch over 72) times the scale the page shows
+    the image at."""
+    from PIL import Image
+
+    from nndl.book.figures import GRAPH_FONTSIZE
+
+    [figure] = [f for f in results[GRAPH_PAGE, width]["figures"] if f["id"] == GRAPH_FIGURE]
+    with Image.open(results["html_dir"] / Path(GRAPH_PAGE).parent / figure["src"]) as image:
+        dpi = image.info["dpi"][0]
+    return GRAPH_FONTSIZE * dpi / 72 * figure["width"] / figure["natural_width"]
 
 
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
@@ -250,6 +313,17 @@ def test_nothing_is_cut_off(rendered, chapter, width):
             for b in result["overflowing"]
         ]
         assert not blocks, f"blocks wider than their column at {width} px: {blocks}"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
+def test_tables_fit_their_column_on_a_phone(rendered, chapter):
+    wide = [t for t in rendered[chapter, 400]["tables"] if not t["fits"]]
+    assert not wide, f"tables wider than their column at 400 px: {wide}"
+
+
+def test_the_computation_graph_is_legible_on_a_phone(rendered):
+    size = graph_label_px(rendered, 400)
+    assert size >= LEGIBLE_PX, f"the graph's labels are {size:.1f} px at 400 px, below {LEGIBLE_PX}"
 
 
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)

@@ -4,16 +4,14 @@ neither a repository nor the network either way."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from nndl.book.buttons import button_options
+from tests.instructor.book_build import ROOT, build_book
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 REPOSITORY = "https://github.com/example-org/nndl"
 PAGE = Path("book/07_training.html")
 
@@ -38,16 +36,8 @@ def test_buttons_are_on_exactly_when_the_repository_url_is_set():
 
 @pytest.mark.slow
 def test_with_a_repository_url_the_pages_link_to_it_binder_and_colab(tmp_path):
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    config["repository"]["url"] = REPOSITORY
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jupyter_book), "build", "-W", "--config", str(tmp_path / "_config.yml")]
-    command += ["--path-output", str(tmp_path), str(ROOT)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"the book does not build:\n{result.stdout}\n{result.stderr}"
-    html = (tmp_path / "_build" / "html" / PAGE).read_text()
+    html_dir = build_book(tmp_path, repository_url=REPOSITORY)
+    html = (html_dir / PAGE).read_text()
     assert f'href="{REPOSITORY}"' in html, "repository button"
     assert f"{REPOSITORY}/issues" in html, "issues button"
     assert "https://mybinder.org/v2/gh/example-org/nndl/main?urlpath=" in html, "Binder button"
