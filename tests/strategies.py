@@ -1,5 +1,6 @@
 """Hypothesis strategies shared by the tests: batch shapes, float dtypes and seeded arrays; and
-``offset_and_scaled``, the one generator of batches whose features have an offset and a scale.
+``offset_and_scaled``, the one generator of batches whose features have an offset and a scale,
+and ``gradient_check_batch``, the original notebook's batch-norm gradient check built on it.
 
 Arrays are drawn from a seeded normal distribution rather than element by element, so that the
 examples look like activations (no subnormals or 1e308s) and shrink to small shapes and seeds.
@@ -24,6 +25,16 @@ def offset_and_scaled(rng: np.random.Generator, shape, offset=(-10, 10), scale=(
     if isinstance(scale, tuple):
         scale = rng.uniform(*scale, size=d)
     return offset + scale * rng.standard_normal(shape)
+
+
+def gradient_check_batch(rng: np.random.Generator, shape=(4, 5)):
+    """The original notebook's batch-norm gradient check: ``x = 12 + 5 * N(0, 1)`` of shape
+    (N, D), then standard normal ``gamma``, ``beta`` (D,) and ``dout`` (N, D), drawn in that
+    order. Returns (x, gamma, beta, dout)."""
+    d = shape[-1]
+    x = offset_and_scaled(rng, shape, offset=12, scale=5)
+    gamma, beta = rng.standard_normal(d), rng.standard_normal(d)
+    return x, gamma, beta, rng.standard_normal(shape)
 
 
 @st.composite

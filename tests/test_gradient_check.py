@@ -12,7 +12,7 @@ from nndl.gradient_check import (
     rel_error,
 )
 from nndl.layers import batchnorm_backward, batchnorm_forward
-from tests.strategies import offset_and_scaled
+from tests.strategies import gradient_check_batch
 
 C = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]])
 
@@ -133,10 +133,7 @@ def test_rel_error_rejects_arrays_of_different_shapes():
 def test_dgamma_check_passes_its_argument_to_the_forward(rng):
     """The original notebook checked dgamma with `lambda a: batchnorm_forward(x, gamma, ...)`:
     the function ignored a, so the numerical gradient was 0 whatever the backward computed."""
-    N, D = 4, 5
-    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
-    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
-    dout = rng.standard_normal((N, D))
+    x, gamma, beta, dout = gradient_check_batch(rng, (4, 5))
     bn_param = {"mode": "train"}
     _, cache = batchnorm_forward(x, gamma, beta, bn_param)
     _, dgamma, _ = batchnorm_backward(dout, cache)
@@ -154,9 +151,7 @@ def test_dgamma_check_passes_its_argument_to_the_forward(rng):
 
 
 def test_numerical_gradients_of_batchnorm_match_its_backward_and_restore_the_inputs(rng):
-    x = offset_and_scaled(rng, (4, 5), offset=12, scale=5)
-    gamma, beta = rng.standard_normal(5), rng.standard_normal(5)
-    dout = rng.standard_normal((4, 5))
+    x, gamma, beta, dout = gradient_check_batch(rng, (4, 5))
     inputs = {"x": x, "gamma": gamma, "beta": beta, "bn_param": {"mode": "train"}}
     originals = {name: inputs[name].copy() for name in ("x", "gamma", "beta")}
     _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})

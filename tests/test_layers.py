@@ -21,7 +21,7 @@ from nndl.layers import (
     softmax_loss,
     svm_loss,
 )
-from tests.strategies import batches, float_dtypes, like, offset_and_scaled, seeds
+from tests.strategies import batches, float_dtypes, gradient_check_batch, like, seeds
 
 # Each backward carries its own task's marker; both are graded on the reference forward's cache,
 # so that a slip in batchnorm_forward (its own task) does not fail them.
@@ -203,10 +203,7 @@ def test_batchnorm_rejects_bad_input_with_a_clear_message(x, gamma, beta, bn_par
 
 @pytest.mark.parametrize("backward", BACKWARDS)
 def test_batchnorm_backward_matches_numerical_gradient_at_n4_d5(rng, backward):
-    N, D = 4, 5
-    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
-    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
-    dout = rng.standard_normal((N, D))
+    x, gamma, beta, dout = gradient_check_batch(rng, (4, 5))
 
     def forward(x, gamma, beta):
         return batchnorm_reference(x, gamma, beta, {"mode": "train"})[0]
