@@ -21,7 +21,14 @@ from nndl.layers import (
     softmax_loss,
     svm_loss,
 )
-from tests.strategies import batches, float_dtypes, gradient_check_batch, like, seeds
+from tests.strategies import (
+    batches,
+    float_dtypes,
+    gradient_check_batch,
+    like,
+    not_numbers,
+    seeds,
+)
 
 # Each backward carries its own task's marker; both are graded on the reference forward's cache,
 # so that a slip in batchnorm_forward (its own task) does not fail them.
@@ -435,9 +442,6 @@ def test_loss_rejects_labels_out_of_range_or_of_the_wrong_shape(loss_fn):
 # --------------------------------------------------------------------------------------------
 
 X, GAMMA, BETA = np.ones((4, 3)), np.ones(3), np.zeros(3)
-not_numbers = st.one_of(
-    st.text(max_size=5), st.none(), st.lists(st.floats(), max_size=2), st.booleans()
-).map(lambda v: np.array([0.5]) if v == [] else v)
 
 
 def test_affine_forward_blames_x_for_a_1d_input():
