@@ -59,6 +59,18 @@ def hyperparameters(solver):
     }
 
 
+def progress(solver):
+    """Where a run stands and what it has reported: epoch, iteration, histories, best accuracy."""
+    return {
+        "epoch": solver.epoch,
+        "iteration": solver.iteration,
+        "loss_history": solver.loss_history,
+        "train_acc_history": solver.train_acc_history,
+        "val_acc_history": solver.val_acc_history,
+        "best_val_acc": solver.best_val_acc,
+    }
+
+
 def save(solver, path):
     """Write everything solver.train() needs to continue exactly to the .npz file path."""
     model = solver.model
@@ -68,12 +80,7 @@ def save(solver, path):
         "version": CHECKPOINT_VERSION,
         "hyperparameters": hyperparameters(solver),
         "data_shapes": {key: list(getattr(solver, key).shape) for key in DATA_KEYS},
-        "epoch": solver.epoch,
-        "iteration": solver.iteration,
-        "loss_history": solver.loss_history,
-        "train_acc_history": solver.train_acc_history,
-        "val_acc_history": solver.val_acc_history,
-        "best_val_acc": solver.best_val_acc,
+        **progress(solver),
         "solver_rng": solver.rng.bit_generator.state,
         "params": pack(model.params, "params", arrays),
         "best_params": pack(solver.best_params, "best_params", arrays),

@@ -1,5 +1,7 @@
-"""Hypothesis strategies shared by the tests: batch shapes, float dtypes and seeded arrays; and
-``offset_and_scaled``, the one generator of batches whose features have an offset and a scale.
+"""Hypothesis strategies shared by the tests: batch shapes, float dtypes, seeded arrays and values
+that are not numbers; ``offset_and_scaled``, the one generator of batches whose features have an
+offset and a scale, and ``gradient_check_batch``, the original notebook's batch-norm gradient
+check built on it.
 
 Arrays are drawn from a seeded normal distribution rather than element by element, so that the
 examples look like activations (no subnormals or 1e308s) and shrink to small shapes and seeds.
@@ -12,6 +14,14 @@ from hypothesis import strategies as st
 
 float_dtypes = st.sampled_from([np.float32, np.float64])
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
+# Values a hyper-parameter must refuse as "not a number": strings, None, lists, booleans, arrays.
+not_numbers = st.one_of(
+    st.text(max_size=5),
+    st.none(),
+    st.lists(st.floats(), max_size=2),
+    st.booleans(),
+    st.just(np.array([0.5])),
+)
 
 
 def offset_and_scaled(rng: np.random.Generator, shape, offset=(-10, 10), scale=(0.5, 10)):
@@ -24,6 +34,16 @@ def offset_and_scaled(rng: np.random.Generator, shape, offset=(-10, 10), scale=(
     if isinstance(scale, tuple):
         scale = rng.uniform(*scale, size=d)
     return offset + scale * rng.standard_normal(shape)
+
+
+def gradient_check_batch(rng: np.random.Generator, shape=(4, 5)):
+    """The original notebook's batch-norm gradient check: ``x = 12 + 5 * N(0, 1)`` of shape
+    (N, D), then standard normal ``gamma``, ``beta`` (D,) and ``dout`` (N, D), drawn in that
+    order. Returns (x, gamma, beta, dout)."""
+    d = shape[-1]
+    x = offset_and_scaled(rng, shape, offset=12, scale=5)
+    gamma, beta = rng.standard_normal(d), rng.standard_normal(d)
+    return x, gamma, beta, rng.standard_normal(shape)
 
 
 @st.composite

@@ -11,7 +11,14 @@ from nndl.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from nndl.fc_net import FullyConnectedNet
 from nndl.optim import sgd
 from nndl.solver import Solver
-from tests.training_helpers import TinyClassifier, assert_identical, make_data, state, tiny_solver
+from tests.training_helpers import (
+    TinyClassifier,
+    assert_identical,
+    make_data,
+    resume_tiny,
+    state,
+    tiny_solver,
+)
 
 # Checkpoints and resuming ----------------------------------------------------------------------
 
@@ -22,9 +29,7 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path, epoch):
     uninterrupted.train()
 
     checkpoint = tmp_path / "a" / f"run_epoch_{epoch}.npz"
-    resumed = Solver.resume(
-        checkpoint, TinyClassifier(seed=0), make_data(), checkpoint_name=tmp_path / "b" / "run"
-    )
+    resumed = resume_tiny(checkpoint, checkpoint_name=tmp_path / "b" / "run")
     assert resumed.epoch == epoch
     resumed.train()
     # assert_identical names the first entry where the resumed run differs.
@@ -45,7 +50,10 @@ def test_resumed_batchnorm_dropout_net_equals_an_uninterrupted_one(tmp_path):
             [10, 10], input_dim=8, num_classes=4, dropout=0.3, use_batchnorm=True, seed=3
         )
 
-    settings = dict(
+    uninterrupted = tiny_solver(
+        seed=5,
+        model=net(),
+        data=data,
         update_rule="rmsprop",
         optim_config={"learning_rate": 1e-2},
         lr_decay=0.95,
@@ -53,10 +61,8 @@ def test_resumed_batchnorm_dropout_net_equals_an_uninterrupted_one(tmp_path):
         num_epochs=3,
         num_train_samples=30,
         num_val_samples=10,
-        verbose=False,
-        seed=5,
+        checkpoint_name=tmp_path / "run",
     )
-    uninterrupted = Solver(net(), data, checkpoint_name=tmp_path / "run", **settings)
     uninterrupted.train()
 
     resumed = Solver.resume(tmp_path / "run_epoch_1.npz", net(), data, checkpoint_name=None)
@@ -68,9 +74,7 @@ def test_resumed_batchnorm_dropout_net_equals_an_uninterrupted_one(tmp_path):
 def test_resume_can_train_for_more_epochs(tmp_path):
     short = tiny_solver(num_epochs=2, checkpoint_name=tmp_path / "run")
     short.train()
-    longer = Solver.resume(
-        tmp_path / "run_epoch_2.npz", TinyClassifier(), make_data(), num_epochs=4
-    )
+    longer = resume_tiny(tmp_path / "run_epoch_2.npz", num_epochs=4)
     longer.train()
     uninterrupted = tiny_solver(num_epochs=4)
     uninterrupted.train()
@@ -132,7 +136,7 @@ def checkpoint(tmp_path):
 def test_corrupt_checkpoint_is_a_clear_error(checkpoint, corrupt):
     corrupt(checkpoint)
     with pytest.raises(CheckpointError, match=str(checkpoint.name)):
-        Solver.resume(checkpoint, TinyClassifier(), make_data())
+        resume_tiny(checkpoint)
 
 
 def test_checkpoint_for_another_model_is_a_clear_error(checkpoint):
@@ -154,10 +158,8 @@ def test_checkpoint_of_a_custom_rule_resumes_only_with_it(tmp_path):
     )
     run.train()
     with pytest.raises(CheckpointError, match="custom update rule .*my_sgd"):
-        Solver.resume(tmp_path / "r_epoch_1.npz", TinyClassifier(), make_data())
-    solver = Solver.resume(
-        tmp_path / "r_epoch_1.npz", TinyClassifier(), make_data(), update_rule=my_sgd
-    )
+        resume_tiny(tmp_path / "r_epoch_1.npz")
+    solver = resume_tiny(tmp_path / "r_epoch_1.npz", update_rule=my_sgd)
     solver.train()
     assert solver.status == "finished"
 

@@ -12,6 +12,7 @@ from nndl.gradient_check import (
     rel_error,
 )
 from nndl.layers import batchnorm_backward, batchnorm_forward
+from tests.strategies import gradient_check_batch
 
 C = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]])
 
@@ -47,35 +48,35 @@ def test_verbose_false_prints_nothing(rng, capsys):
     assert capsys.readouterr().out == "", "verbose=False still prints"
 
 
+# Each check of a scalar function f at x, as check(f, x).
+CHECKS = [
+    pytest.param(
+        lambda f, x: eval_numerical_gradient(f, x, verbose=False), id="eval_numerical_gradient"
+    ),
+    pytest.param(
+        lambda f, x: eval_numerical_gradient_array(f, x, np.ones(())),
+        id="eval_numerical_gradient_array",
+    ),
+    pytest.param(
+        lambda f, x: grad_check_sparse(f, x, np.zeros_like(x), num_checks=5, seed=0),
+        id="grad_check_sparse",
+    ),
+]
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(
-    "check",
-    [
-        lambda x: eval_numerical_gradient(quadratic, x, verbose=False),
-        lambda x: eval_numerical_gradient_array(lambda a: C * a, x, np.ones_like(C)),
-        lambda x: grad_check_sparse(quadratic, x, 2 * C * x, num_checks=5, seed=0),
-    ],
-    ids=["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"],
-)
+@pytest.mark.parametrize("check", CHECKS)
 def test_gradient_check_leaves_x_unchanged(check, dtype, rng):
     # Restoring by arithmetic (x[i] -= h) instead of the saved value fails in float32.
     x = rng.standard_normal(C.shape).astype(dtype)
     original = x.copy()
-    check(x)
+    check(quadratic, x)
     assert x.dtype == dtype, "x changed dtype"
     assert np.array_equal(x, original), "x was restored by arithmetic, not to its saved value"
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(
-    "check",
-    [
-        lambda f, x: eval_numerical_gradient(f, x, verbose=False),
-        lambda f, x: eval_numerical_gradient_array(f, x, np.ones(())),
-        lambda f, x: grad_check_sparse(f, x, np.zeros_like(x), num_checks=5, seed=0),
-    ],
-    ids=["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"],
-)
+@pytest.mark.parametrize("check", CHECKS)
 def test_gradient_check_restores_x_when_f_raises(check, dtype, rng):
     x = rng.standard_normal(C.shape).astype(dtype)
     original = x.copy()
@@ -132,10 +133,7 @@ def test_rel_error_rejects_arrays_of_different_shapes():
 def test_dgamma_check_passes_its_argument_to_the_forward(rng):
     """The original notebook checked dgamma with `lambda a: batchnorm_forward(x, gamma, ...)`:
     the function ignored a, so the numerical gradient was 0 whatever the backward computed."""
-    N, D = 4, 5
-    x = 5 * rng.standard_normal((N, D)) + 12
-    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
-    dout = rng.standard_normal((N, D))
+    x, gamma, beta, dout = gradient_check_batch(rng, (4, 5))
     bn_param = {"mode": "train"}
     _, cache = batchnorm_forward(x, gamma, beta, bn_param)
     _, dgamma, _ = batchnorm_backward(dout, cache)
@@ -153,9 +151,7 @@ def test_dgamma_check_passes_its_argument_to_the_forward(rng):
 
 
 def test_numerical_gradients_of_batchnorm_match_its_backward_and_restore_the_inputs(rng):
-    x = 5 * rng.standard_normal((4, 5)) + 12
-    gamma, beta = rng.standard_normal(5), rng.standard_normal(5)
-    dout = rng.standard_normal((4, 5))
+    x, gamma, beta, dout = gradient_check_batch(rng, (4, 5))
     inputs = {"x": x, "gamma": gamma, "beta": beta, "bn_param": {"mode": "train"}}
     originals = {name: inputs[name].copy() for name in ("x", "gamma", "beta")}
     _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nndl.gradient_check import eval_numerical_gradient_array, rel_error
+from nndl.gradient_check import numerical_gradients, rel_error
 from nndl.lab.reference import batchnorm_reference
 from nndl.layers import (
     affine_backward,
@@ -21,7 +21,14 @@ from nndl.layers import (
     softmax_loss,
     svm_loss,
 )
-from tests.strategies import batches, float_dtypes, like, offset_and_scaled, seeds
+from tests.strategies import (
+    batches,
+    float_dtypes,
+    gradient_check_batch,
+    like,
+    not_numbers,
+    seeds,
+)
 
 # Each backward carries its own task's marker; both are graded on the reference forward's cache,
 # so that a slip in batchnorm_forward (its own task) does not fail them.
@@ -35,20 +42,6 @@ BACKWARDS = [
 ]
 # eps must be > 0; this one vanishes next to any variance here, so results are as with eps = 0.
 TINY_EPS = float(np.finfo(np.float64).tiny)
-
-
-def numeric_grads(f, inputs, dout):
-    """Numerical gradients of ``sum(f(*inputs) * dout)`` with respect to each input."""
-    grads = []
-    for i, a in enumerate(inputs):
-
-        def f_i(v, i=i):
-            args = list(inputs)
-            args[i] = v
-            return f(*args)
-
-        grads.append(eval_numerical_gradient_array(f_i, a, dout))
-    return grads
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,10 +63,12 @@ def test_affine_backward_matches_numerical_gradient(rng):
     x, w, b = rng.standard_normal((10, 2, 3)), rng.standard_normal((6, 5)), rng.standard_normal(5)
     dout = rng.standard_normal((10, 5))
     _, cache = affine_forward(x, w, b)
-    expected = numeric_grads(lambda *a: affine_forward(*a)[0], [x, w, b], dout)
-    for name, got, want in zip(("dx", "dw", "db"), affine_backward(dout, cache), expected):
-        assert got.shape == want.shape, name
-        assert rel_error(got, want) < 1e-9, name
+    expected = numerical_gradients(
+        lambda x, w, b: affine_forward(x, w, b)[0], {"x": x, "w": w, "b": b}, dout
+    )
+    for name, got in zip(("dx", "dw", "db"), affine_backward(dout, cache)):
+        assert got.shape == expected[name].shape, name
+        assert rel_error(got, expected[name]) < 1e-9, name
 
 
 @pytest.mark.affine
@@ -91,9 +86,9 @@ def test_affine_rejects_weights_that_do_not_match_the_input():
 def test_relu_backward_matches_numerical_gradient(rng):
     x = rng.standard_normal((10, 10))
     dout = rng.standard_normal((10, 10))
-    (expected,) = numeric_grads(lambda v: relu_forward(v)[0], [x], dout)
+    expected = numerical_gradients(lambda x: relu_forward(x)[0], {"x": x}, dout)
     _, cache = relu_forward(x)
-    assert rel_error(relu_backward(dout, cache), expected) < 1e-9
+    assert rel_error(relu_backward(dout, cache), expected["dx"]) < 1e-9
 
 
 @pytest.mark.relu
@@ -215,20 +210,17 @@ def test_batchnorm_rejects_bad_input_with_a_clear_message(x, gamma, beta, bn_par
 
 @pytest.mark.parametrize("backward", BACKWARDS)
 def test_batchnorm_backward_matches_numerical_gradient_at_n4_d5(rng, backward):
-    N, D = 4, 5
-    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
-    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
-    dout = rng.standard_normal((N, D))
+    x, gamma, beta, dout = gradient_check_batch(rng, (4, 5))
 
     def forward(x, gamma, beta):
         return batchnorm_reference(x, gamma, beta, {"mode": "train"})[0]
 
-    expected = numeric_grads(forward, [x, gamma, beta], dout)
+    expected = numerical_gradients(forward, {"x": x, "gamma": gamma, "beta": beta}, dout)
     _, cache = batchnorm_reference(x, gamma, beta, {"mode": "train"})
     dx, dgamma, dbeta = backward(dout, cache)
-    assert rel_error(dx, expected[0]) < 1e-7
-    assert rel_error(dgamma, expected[1]) < 1e-9
-    assert rel_error(dbeta, expected[2]) < 1e-9
+    assert rel_error(dx, expected["dx"]) < 1e-7
+    assert rel_error(dgamma, expected["dgamma"]) < 1e-9
+    assert rel_error(dbeta, expected["dbeta"]) < 1e-9
 
 
 @pytest.mark.parametrize("backward", BACKWARDS)
@@ -240,11 +232,11 @@ def test_batchnorm_backward_in_test_mode_treats_running_statistics_as_constants(
         "running_mean": rng.standard_normal(3),
         "running_var": rng.uniform(0.5, 2, 3),
     }
-    (expected,) = numeric_grads(
-        lambda v: batchnorm_reference(v, gamma, beta, bn_param)[0], [x], dout
+    expected = numerical_gradients(
+        lambda x: batchnorm_reference(x, gamma, beta, bn_param)[0], {"x": x}, dout
     )
     _, cache = batchnorm_reference(x, gamma, beta, bn_param)
-    assert rel_error(backward(dout, cache)[0], expected) < 1e-8
+    assert rel_error(backward(dout, cache)[0], expected["dx"]) < 1e-8
 
 
 @pytest.mark.batchnorm_backward_alt
@@ -373,9 +365,9 @@ def test_dropout_with_a_seed_is_deterministic_and_an_rng_advances(rng):
 def test_dropout_backward_matches_numerical_gradient(rng):
     x, dout = rng.standard_normal((10, 10)) + 10, rng.standard_normal((10, 10))
     param = {"mode": "train", "p": 0.2, "seed": 123}
-    (expected,) = numeric_grads(lambda v: dropout_forward(v, param)[0], [x], dout)
+    expected = numerical_gradients(lambda x: dropout_forward(x, param)[0], {"x": x}, dout)
     _, cache = dropout_forward(x, param)
-    assert rel_error(dropout_backward(dout, cache), expected) < 1e-9
+    assert rel_error(dropout_backward(dout, cache), expected["dx"]) < 1e-9
 
 
 @pytest.mark.dropout
@@ -405,9 +397,9 @@ def test_loss_gradient_matches_numerical_gradient(rng, loss_fn):
     num_classes, num_inputs = 10, 50
     x = 0.001 * rng.standard_normal((num_inputs, num_classes))
     y = rng.integers(num_classes, size=num_inputs)
-    (expected,) = numeric_grads(lambda v: np.array(loss_fn(v, y)[0]), [x], np.array(1.0))
+    expected = numerical_gradients(lambda x, y: loss_fn(x, y)[0], {"x": x, "y": y}, None)
     loss, dx = loss_fn(x, y)
-    assert rel_error(dx, expected) < 1e-7
+    assert rel_error(dx, expected["dx"]) < 1e-7
 
 
 @pytest.mark.losses
@@ -450,9 +442,6 @@ def test_loss_rejects_labels_out_of_range_or_of_the_wrong_shape(loss_fn):
 # --------------------------------------------------------------------------------------------
 
 X, GAMMA, BETA = np.ones((4, 3)), np.ones(3), np.zeros(3)
-not_numbers = st.one_of(
-    st.text(max_size=5), st.none(), st.lists(st.floats(), max_size=2), st.booleans()
-).map(lambda v: np.array([0.5]) if v == [] else v)
 
 
 def test_affine_forward_blames_x_for_a_1d_input():

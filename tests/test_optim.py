@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nndl.optim import HYPERPARAMETERS, UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum
+from tests.strategies import not_numbers
 
 pytestmark = pytest.mark.optim
 
@@ -156,7 +157,6 @@ def test_rule_stores_its_state_in_the_callers_config():
 
 # Bad input: refused at the config's first use, naming the entry -------------------------------
 
-NOT_NUMBERS = st.one_of(st.text(max_size=5), st.none(), st.lists(st.floats(), max_size=2))
 HYPERPARAMETER_RANGES = {
     "learning_rate": (0.0, None),
     "momentum": (0.0, 1.0),
@@ -190,7 +190,7 @@ def test_config_that_is_not_a_dict_is_a_type_error(rule, config):
         rule(W, DW, config)
 
 
-@given(name=st.sampled_from(list(HYPERPARAMETER_RANGES)), value=NOT_NUMBERS, data=st.data())
+@given(name=st.sampled_from(list(HYPERPARAMETER_RANGES)), value=not_numbers, data=st.data())
 def test_hyper_parameter_that_is_not_a_number_is_a_type_error(name, value, data):
     rule = data.draw(st.sampled_from(RULES_OF[name]))
     with pytest.raises(TypeError, match=rf"config\['{name}'\] must be a number, got"):

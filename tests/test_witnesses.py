@@ -31,14 +31,15 @@ from derivations.check import compare_numeric
 from nndl import layers
 from nndl.gradient_check import numerical_gradients
 from tests import cases
+from tests.strategies import offset_and_scaled
 
 SHAPES = [(1, 3), (2, 1), (4, 5), (200, 50)]
 
 
 class Scenario(NamedTuple):
     """A float case for witness 1, and what witness 3 needs to differentiate it numerically:
-    the forward pass as a function of the arrays ``args`` (by gradient name) and the upstream
-    gradient (None for a loss)."""
+    the forward pass as a function of the arrays ``args`` (by argument name, as
+    ``numerical_gradients`` takes them) and the upstream gradient (None for a loss)."""
 
     case: cases.Case
     forward: Any
@@ -50,8 +51,8 @@ def batchnorm_scenario(rng, shape, backward, mode="train") -> Scenario:
     """``backward``: a backward pass, or the name of one in ``nndl.layers``."""
     from nndl.lab.reference import batchnorm_reference
 
-    n, d = shape
-    x = rng.uniform(-5, 5, size=d) + rng.uniform(0.5, 5, size=d) * rng.standard_normal(shape)
+    d = shape[1]
+    x = offset_and_scaled(rng, shape, offset=(-5, 5), scale=(0.5, 5))
     gamma, beta, dout = rng.standard_normal(d), rng.standard_normal(d), rng.standard_normal(shape)
     bn_param = {"mode": mode, "eps": 1e-5}
     if mode == "test":
@@ -62,7 +63,7 @@ def batchnorm_scenario(rng, shape, backward, mode="train") -> Scenario:
     def forward(x, gamma, beta):
         return batchnorm_reference(x, gamma, beta, bn_param)[0]
 
-    return Scenario(case, forward, {"dx": x, "dgamma": gamma, "dbeta": beta}, dout)
+    return Scenario(case, forward, {"x": x, "gamma": gamma, "beta": beta}, dout)
 
 
 def affine_scenario(rng, shape) -> Scenario:
@@ -72,7 +73,7 @@ def affine_scenario(rng, shape) -> Scenario:
     def forward(x, w, b):
         return layers.affine_forward(x, w, b)[0]
 
-    return Scenario(cases.affine(x, w, b, dout), forward, {"dx": x, "dw": w, "db": b}, dout)
+    return Scenario(cases.affine(x, w, b, dout), forward, {"x": x, "w": w, "b": b}, dout)
 
 
 def relu_scenario(rng, shape) -> Scenario:
@@ -81,7 +82,7 @@ def relu_scenario(rng, shape) -> Scenario:
     def forward(x):
         return layers.relu_forward(x)[0]
 
-    return Scenario(cases.relu(x, dout), forward, {"dx": x}, dout)
+    return Scenario(cases.relu(x, dout), forward, {"x": x}, dout)
 
 
 def dropout_scenario(rng, shape) -> Scenario:
@@ -92,7 +93,7 @@ def dropout_scenario(rng, shape) -> Scenario:
         return layers.dropout_forward(x, dict(dropout_param))[0]
 
     case = cases.dropout(x, dout, p=0.3, seed=231)
-    return Scenario(case, forward, {"dx": x}, dout)
+    return Scenario(case, forward, {"x": x}, dout)
 
 
 def loss_scenario(rng, shape, loss) -> Scenario:
@@ -104,7 +105,7 @@ def loss_scenario(rng, shape, loss) -> Scenario:
     def forward(x):
         return loss(x, y)[0]
 
-    return Scenario(case, forward, {"dx": x}, None)
+    return Scenario(case, forward, {"x": x}, None)
 
 
 SCENARIOS = {
@@ -161,7 +162,7 @@ def test_relu_backward_lets_no_gradient_through_at_exactly_zero():
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_batchnorm_forward_is_the_graph_and_blends_the_running_averages(shape):
     rng = np.random.default_rng(sum(shape) * 7919)
-    x = 5 * rng.standard_normal(shape) + rng.uniform(-5, 5, shape[1])
+    x = offset_and_scaled(rng, shape, offset=(-5, 5), scale=5)
     gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     running = {
         "running_mean": rng.standard_normal(shape[1]),
@@ -183,12 +184,6 @@ def test_batchnorm_forward_is_the_graph_and_blends_the_running_averages(shape):
 # --------------------------------------------------------------------------------------------
 
 
-def numerical(scenario: Scenario) -> dict[str, np.ndarray]:
-    """Centred differences of the forward pass with respect to each of its arguments."""
-    inputs = {name[1:]: array.copy() for name, array in scenario.args.items()}
-    return numerical_gradients(scenario.forward, inputs, scenario.dout)
-
-
 def normwise_error(a, b) -> float:
     """max |a - b| / max(|a| + |b|): centred differences have an absolute error (~1e-10 here),
     which an elementwise relative error would blow up at entries near 0 (tiny softmax
@@ -201,7 +196,8 @@ def test_backward_and_closed_form_agree_with_the_numerical_gradient(layer):
     scenario = SCENARIOS[layer](np.random.default_rng(4), (4, 5))
     case = scenario.case
     derived = case.derivation.evaluate(case.derivation.closed_forms, case.inputs)
-    for name, gradient in numerical(scenario).items():
+    numerical = numerical_gradients(scenario.forward, scenario.args, scenario.dout)
+    for name, gradient in numerical.items():
         gradient = gradient.reshape(derived[name].shape)
         assert normwise_error(np.reshape(case.actual[name], gradient.shape), gradient) < 1e-8
         assert normwise_error(derived[name], gradient) < 1e-8, name

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from nndl import checkpoint
 from nndl.solver import Solver
 
 
@@ -64,20 +65,25 @@ SETTINGS = dict(
 )
 
 
-def tiny_solver(seed=0, **overrides):
-    return Solver(TinyClassifier(seed=seed), make_data(), **{**SETTINGS, "seed": seed, **overrides})
+def tiny_solver(seed=0, model=None, data=None, **overrides):
+    """A Solver with SETTINGS and seed, overridden by overrides, training model on data (by
+    default TinyClassifier(seed=seed) on make_data())."""
+    model = TinyClassifier(seed=seed) if model is None else model
+    data = make_data() if data is None else data
+    return Solver(model, data, **{**SETTINGS, "seed": seed, **overrides})
+
+
+def resume_tiny(path, seed=0, **overrides):
+    """Solver.resume of a tiny_solver's checkpoint at path, on a new TinyClassifier(seed=seed)
+    and make_data()."""
+    return Solver.resume(path, TinyClassifier(seed=seed), make_data(), **overrides)
 
 
 def state(solver):
     """Everything that a run's future depends on, or that it reports."""
     model = solver.model
     return {
-        "epoch": solver.epoch,
-        "iteration": solver.iteration,
-        "loss_history": solver.loss_history,
-        "train_acc_history": solver.train_acc_history,
-        "val_acc_history": solver.val_acc_history,
-        "best_val_acc": solver.best_val_acc,
+        **checkpoint.progress(solver),
         "best_params": solver.best_params,
         "params": model.params,
         "optim_configs": solver.optim_configs,
