@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -201,17 +202,10 @@ def _loads_in_this_process(spec):
     return os.getpid(), load_data.cache_info().misses
 
 
-@pytest.fixture(scope="module")
-def local_processes():
-    """Two spawned local processes, as sweep's default executor starts, shared by this module's
-    sweeps: starting them (numpy and nndl imported in each) costs more than the sweeps."""
-    with experiments.default_executor() as executor:
-        yield executor
-
-
-def test_sweep_workers_load_a_data_spec_once_each_not_once_per_task(local_processes):
-    # Every sweep on local_processes uses SMALL: a worker that has trained on it has loaded it.
-    results = sweep(_loads_in_this_process, [{"spec": SMALL}] * 6, executor=local_processes)
+def test_sweep_workers_load_a_data_spec_once_each_not_once_per_task():
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as executor:
+        results = sweep(_loads_in_this_process, [{"spec": SMALL}] * 6, executor=executor)
     assert all(misses == 1 for _, misses in results), results
 
 
@@ -254,8 +248,8 @@ def serial_runs():
     return [train_network(**kwargs) for kwargs in _runs()]
 
 
-def test_a_sweep_on_local_processes_gives_the_serial_runs_bit_for_bit(serial_runs, local_processes):
-    assert sweep(train_network, _runs(), executor=local_processes) == serial_runs
+def test_a_sweep_on_local_processes_gives_the_serial_runs_bit_for_bit(serial_runs):
+    assert sweep(train_network, _runs()) == serial_runs
     assert len({tuple(run.loss_history) for run in serial_runs}) == 4, "four different runs"
 
 
