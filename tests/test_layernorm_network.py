@@ -1,9 +1,8 @@
 """The network with layer norm: its gradients and its batch independence.
 
-These tests run the code of two lab tasks, the network (``fc_net``) and layer norm
-(``layernorm``), so they carry neither task's marker: ``pytest -m fc_net`` and ``pytest -m
-layernorm`` each grade their own task's code only (as ``nndl lab check`` does), and these run with
-the whole suite.
+These tests grade layer norm inside the network, so they carry the ``layernorm`` marker: they
+run the network's code too (``fc_net``, chapter 6, done before layer norm's chapter 10), but
+``pytest -m fc_net`` must not wait for layer norm, which the network uses only when asked.
 """
 
 import numpy as np
@@ -13,6 +12,7 @@ from nndl.fc_net import FullyConnectedNet
 from tests.test_fc_net import SMALL, _numerical_check
 
 
+@pytest.mark.layernorm
 @pytest.mark.parametrize("reg", [0.0, 3.14])
 def test_layernorm_network_gradients_match_numerical_gradients(reg):
     rng = np.random.default_rng(231)
@@ -24,6 +24,7 @@ def test_layernorm_network_gradients_match_numerical_gradients(reg):
     assert max(errors.values()) < 1e-4, errors
 
 
+@pytest.mark.layernorm
 def test_layernorm_network_scores_do_not_depend_on_the_rest_of_the_batch():
     rng = np.random.default_rng(2)
     model = FullyConnectedNet([6], input_dim=4, num_classes=3, normalization="layernorm", seed=0)
