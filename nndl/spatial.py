@@ -27,6 +27,7 @@ from nndl.batchnorm import (
     batchnorm_forward,
 )
 from nndl.layernorm import (
+    BLOCK_BYTES,
     check_norm_param,
     normalise,
     normalise_backward,
@@ -166,19 +167,31 @@ def spatial_batchnorm_backward_alt(dout, cache):
         return per_value.reshape(H * W, C).sum(axis=0)
 
     rows = np.empty((N, H, W, C), dout.dtype)  # dout channels last, turned into dx in place
-    np.copyto(rows, dout.transpose(0, 2, 3, 1))
-    rows = rows.reshape(N, -1)
+    rows2d = rows.reshape(N, -1)
     xhat = cache.batchnorm.xhat.reshape(N, -1)
-    ones = np.ones(N, dout.dtype)
-    dbeta = per_channel(ones @ rows)
-    dgamma = per_channel(np.einsum("nk,nk->k", rows, xhat))
+    # the images go through in blocks of about BLOCK_BYTES, so that a block's passes stay in
+    # the cache: first the copy of dout and the sums, then, with dgamma and dbeta known, dx
+    images = max(1, BLOCK_BYTES // rows2d[0].nbytes)
+    blocks = [slice(start, start + images) for start in range(0, N, images)]
+    ones, product = np.ones(images, dout.dtype), np.empty_like(rows2d[:images])
+    out_sums, product_sums = np.zeros(H * W * C, dout.dtype), np.zeros(H * W * C, dout.dtype)
+    for block in blocks:
+        n = len(rows2d[block])
+        np.copyto(rows[block], dout[block].transpose(0, 2, 3, 1))
+        out_sums += ones[:n] @ rows2d[block]
+        np.multiply(rows2d[block], xhat[block], out=product[:n])  # dout * xhat
+        product_sums += ones[:n] @ product[:n]
+    dbeta, dgamma = per_channel(out_sums), per_channel(product_sums)
     # dx = gamma * inv_std * dout - (xhat * dgamma + dbeta) * gamma * inv_std / M
     scale = gamma * inv_std
-    product = xhat * per_position(dgamma * scale / M)
-    product += per_position(dbeta * scale / M)
-    rows *= per_position(scale)
-    rows -= product
-    return _channels_first(rows.reshape(M, C), cache.shape), dgamma, dbeta
+    factor, shift, scale = (per_position(a) for a in (dgamma * scale / M, dbeta * scale / M, scale))
+    for block in blocks:
+        n = len(rows2d[block])
+        np.multiply(xhat[block], factor, out=product[:n])
+        product[:n] += shift
+        rows2d[block] *= scale
+        rows2d[block] -= product[:n]
+    return _channels_first(rows2d.reshape(M, C), cache.shape), dgamma, dbeta
     ### END SOLUTION
 
 
