@@ -102,6 +102,16 @@ def _channel_sums(a):
     return (a.reshape(-1, S) @ np.ones(S, a.dtype)).reshape(rows, G * C)
 
 
+def _channel_dots(a, b, work):
+    """Sums of ``a * b`` (rows, G, C, S) over the S positions of each channel, as (rows, G·C):
+    an einsum, which makes no product array (for S = 1, as in layer norm, the product itself,
+    made in ``work``)."""
+    rows, G, C, S = a.shape
+    if S == 1:
+        return np.multiply(a, b, out=work).reshape(rows, G * C)
+    return np.einsum("ks,ks->k", a.reshape(-1, S), b.reshape(-1, S)).reshape(rows, G * C)
+
+
 def _by_group(gamma):
     """(G, C) -> (G·C, G): gamma as a block-diagonal matrix, so that ``sums @ _by_group(gamma)``
     is the sum over each group's channels of ``gamma * sums``, one BLAS product."""
@@ -126,51 +136,49 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
     Returns dx (N, G, C, S) and dgamma, dbeta (G, C).
 
     Every sum is a BLAS product: over the S positions of a channel with ones (``_channel_sums``),
-    then over the batch with ones and over a group's channels with gamma (``_by_group``). dx is
-    built in place as ``inv_std * gamma * dout - xhat * (inv_std * sum(dxhat * xhat) / K) -
-    inv_std * sum(dxhat) / K``: four passes after the one for ``dout * xhat`` (five for layer
-    norm, whose ``inv_std * gamma`` is as large as dx). The examples go through in blocks of
-    about ``BLOCK_BYTES``, so that a block's passes stay in the cache."""
+    then over the batch with ones and over a group's channels with gamma (``_by_group``). The
+    examples go through in blocks of about ``BLOCK_BYTES``, so that a block's passes stay in
+    the cache: the sums of ``dout`` and of ``dout * xhat`` (an einsum, with no product array),
+    then dx as ``inv_std * gamma * dout - xhat * (inv_std * sum(dxhat * xhat) / K) - inv_std *
+    sum(dxhat) / K`` in four passes (five for layer norm, whose ``inv_std * gamma`` is as large
+    as dx)."""
     ### BEGIN SOLUTION
     N, G, C, S = dout.shape
     K = C * S
     rows = max(1, BLOCK_BYTES // (dout.itemsize * G * K))
     by_group, ones = _by_group(gamma), np.ones(rows, dout.dtype)
-    gamma_column, row_factor = gamma[:, :, None], inv_std / K
-    ones_row = np.ones((C, S), dout.dtype)  # one example's group
     dgamma, dbeta = np.zeros(G * C, dout.dtype), np.zeros(G * C, dout.dtype)
-    dx, work = np.empty_like(dout), np.empty_like(dout[:rows])
-    # inv_std * gamma, one per channel of each example; for S = 1 as large as dx: built in dx
-    scale = dx if S == 1 else np.empty_like(dout[:, :, :, :1])
+    # inv_std / K, and for S > 1 inv_std * gamma (one per channel of each example), taken once
+    row_factor = inv_std.reshape(N, G) / K
+    scale = inv_std * gamma[:, :, None] if S > 1 else None
+    ones_row = np.ones((C, S), dout.dtype)  # one example's group
+    dx, product = np.empty_like(dout), np.empty_like(dout[:rows])
     for start in range(0, N, rows):
-        stop = min(N, start + rows)
-        g_out, g_xhat, g_dx, g_inv_std, g_row_factor, g_scale = (
-            a[start:stop] for a in (dout, xhat, dx, inv_std, row_factor, scale)
-        )
-        g_ones, product = ones[: stop - start], work[: stop - start]
-        out_sums = _channel_sums(g_out)
+        block = slice(start, min(N, start + rows))
+        g_out, g_xhat, g_dx = dout[block], xhat[block], dx[block]
+        g_ones, g_product = ones[: len(g_out)], product[: len(g_out)]
+        out_sums, product_sums = _channel_sums(g_out), _channel_dots(g_out, g_xhat, g_product)
         dbeta += g_ones @ out_sums
-        np.multiply(g_out, g_xhat, out=product)  # dout * xhat
-        product_sums = _channel_sums(product)
         dgamma += g_ones @ product_sums
         # inv_std / K times sum(dxhat) and sum(dxhat * xhat), one per row: (rows, G, 1, 1)
-        shift = (out_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
-        factor = (product_sums @ by_group).reshape(-1, G, 1, 1) * g_row_factor
-        np.multiply(g_inv_std, gamma_column, out=g_scale)
+        shift = ((out_sums @ by_group) * row_factor[block]).reshape(-1, G, 1, 1)
+        factor = ((product_sums @ by_group) * row_factor[block]).reshape(-1, G, 1, 1)
         if S == 1:
             # layer norm: inv_std * gamma is built in dx; numpy spreads a factor over a row of
             # D values (an outer product) and multiplies two full arrays faster than it
             # broadcasts a column
+            np.multiply(inv_std[block], gamma[:, :, None], out=g_dx)
             g_dx *= g_out
-            np.multiply(factor, ones_row, out=product)
-            product *= g_xhat
+            np.multiply(factor, ones_row, out=g_product)
+            g_product *= g_xhat
         else:
-            # one factor per channel and example, over its S positions (einsum is faster here
-            # than a broadcast product)
-            per_channel = g_out.reshape(-1, S), g_scale.reshape(-1)
+            # one factor per channel of each example over its S positions, one per row over
+            # its K values: einsum is faster here than a broadcast product
+            per_channel = g_out.reshape(-1, S), scale[block].reshape(-1)
             np.einsum("ks,k->ks", *per_channel, out=g_dx.reshape(-1, S))
-            np.multiply(g_xhat, factor, out=product)
-        g_dx -= product
+            per_row = g_xhat.reshape(-1, K), factor.reshape(-1)
+            np.einsum("rk,r->rk", *per_row, out=g_product.reshape(-1, K))
+        g_dx -= g_product
         g_dx -= shift
     return dx, dgamma.reshape(G, C), dbeta.reshape(G, C)
     ### END SOLUTION
