@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nndl.gradient_check import offset_and_scaled
 from nndl.lab.checks.compare import SEED, _copies, compare, describe_difference, matches
 
 EPS = 1e-2  # large enough that a misplaced eps shows
@@ -15,7 +16,7 @@ MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 
 def _batch(rng, n=8, d=5):
     """A batch whose features have different means and spreads, some small (so eps matters)."""
-    return rng.uniform(-3, 3, d) + rng.uniform(0.05, 2, d) * rng.standard_normal((n, d))
+    return offset_and_scaled(rng, (n, d), offset=(-3, 3), scale=(0.05, 2))
 
 
 def _normalise(x, mean, var, gamma, beta, eps=EPS):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nndl.gradient_check import offset_and_scaled
 from nndl.lab.checks.compare import SEED, _copies, compare, matches
 
 EPS = 1e-2  # large enough that a misplaced eps shows
@@ -85,7 +86,8 @@ def check_layernorm(layernorm_forward, layernorm_backward, layernorm_backward_al
 
     rng = np.random.default_rng(SEED)
     n, d = 6, 5
-    x = rng.uniform(-3, 3, (n, 1)) + rng.uniform(0.05, 2, (n, 1)) * rng.standard_normal((n, d))
+    # Each example (row) has its own offset and scale: layer norm normalises over a row.
+    x = offset_and_scaled(rng, (n, d), offset=(-3, 3), scale=(0.05, 2), axis=0)
     gamma, beta, dout = rng.uniform(0.5, 2, d), rng.standard_normal(d), rng.standard_normal((n, d))
     xhat = _normalised(x, 1)
     out, cache = layernorm_forward(*_copies(x, gamma, beta), {"eps": EPS})

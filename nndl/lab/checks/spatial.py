@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nndl.gradient_check import offset_and_scaled
 from nndl.lab.checks.compare import SEED, _copies, compare, matches
 from nndl.lab.checks.normalization import (
     EPS,
@@ -21,8 +22,7 @@ MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 
 def _images(rng, shape):
     """Images whose channels have different means and spreads, some small (so eps matters)."""
-    channel = (1, shape[1], 1, 1)
-    return rng.uniform(-3, 3, channel) + rng.uniform(0.05, 2, channel) * rng.standard_normal(shape)
+    return offset_and_scaled(rng, shape, offset=(-3, 3), scale=(0.05, 2), axis=1)
 
 
 # --------------------------------------------------------------------------------------------
