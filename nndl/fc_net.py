@@ -127,25 +127,6 @@ class FullyConnectedNet:
         else:
             self.dropout_param["rng"] = self.rng
 
-    def _check_X(self, X) -> np.ndarray:
-        """X as an array of the network's dtype, after checking that it holds examples of
-        input_dim values (the shape (N, input_dim), or (N, d_1, ..., d_k) that flattens to it)."""
-        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim >= 2:
-            if math.prod(X.shape[1:]) == self.input_dim:  # the common case, in a few reads
-                return X
-        X = np.asarray(X)
-        if X.dtype.kind not in "iuf":
-            raise TypeError(
-                f"FullyConnectedNet: X must be an array of numbers, got dtype {X.dtype}"
-            )
-        if X.ndim < 2 or math.prod(X.shape[1:]) != self.input_dim:
-            raise ValueError(
-                f"FullyConnectedNet: X must have shape (N, {self.input_dim}) or (N, d_1, ..., "
-                f"d_k) with d_1 * ... * d_k = {self.input_dim}, the network's input_dim; "
-                f"got shape {X.shape}"
-            )
-        return X.astype(self.dtype, copy=False)
-
     def forward_layers(self, X, mode="train", bn_params=None):
         """The forward pass, layer by layer.
 
@@ -161,7 +142,7 @@ class FullyConnectedNet:
         - scores: class scores of shape (N, C)
         - layers: one ``HiddenLayer`` per hidden layer, then the last affine layer's cache
         """
-        X = self._check_X(X)
+        X = _check_X(X, self.dtype, self.input_dim)
         check_mode(WHERE_FORWARD, "mode", mode)
         bn_params = self.bn_params if bn_params is None else bn_params
         for bn_param in bn_params:
@@ -195,7 +176,7 @@ class FullyConnectedNet:
         """``loss``'s input checks, done once at the boundary: X as the network's dtype with
         ``input_dim`` values per example and, when y is given, at least one example and a label
         in [0, num_classes) for each. Returns (X, y)."""
-        X = self._check_X(X)
+        X = _check_X(X, self.dtype, self.input_dim)
         if y is not None:
             if X.shape[0] == 0:
                 raise ValueError(
@@ -253,6 +234,24 @@ class FullyConnectedNet:
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
         ### END SOLUTION
         return loss, grads
+
+
+def _check_X(X, dtype, input_dim) -> np.ndarray:
+    """X as an array of the network's dtype, after checking that it holds examples of
+    input_dim values (the shape (N, input_dim), or (N, d_1, ..., d_k) that flattens to it)."""
+    if isinstance(X, np.ndarray) and X.dtype == dtype and X.ndim >= 2:
+        if math.prod(X.shape[1:]) == input_dim:  # the common case, in a few reads
+            return X
+    X = np.asarray(X)
+    if X.dtype.kind not in "iuf":
+        raise TypeError(f"FullyConnectedNet: X must be an array of numbers, got dtype {X.dtype}")
+    if X.ndim < 2 or math.prod(X.shape[1:]) != input_dim:
+        raise ValueError(
+            f"FullyConnectedNet: X must have shape (N, {input_dim}) or (N, d_1, ..., "
+            f"d_k) with d_1 * ... * d_k = {input_dim}, the network's input_dim; "
+            f"got shape {X.shape}"
+        )
+    return X.astype(dtype, copy=False)
 
 
 def _check_config(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype) -> list[int]:

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 EVAL_BATCH_BYTES = 4 * 2**20
 # The largest copy of a split that the Solver makes to give it the model's dtype.
 MAX_CAST_BYTES = 256 * 2**20
+# What a diverged run's message suggests.
+ADVICE = "try a smaller learning rate or weight scale"
 
 
 class Solver:
@@ -132,15 +134,10 @@ class Solver:
         self.rng = seeded_or_global_rng("seed", seed)  # None: np.random.seed's generator
         self.iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
 
-        self.status = "ready"
-        self.message = ""
-        self.epoch = 0
-        self.iteration = 0
-        self.loss_history = []
-        self.train_acc_history = []
-        self.val_acc_history = []
-        self.best_val_acc = 0.0
-        self.best_params = {}
+        self.status, self.message = "ready", ""
+        self.epoch = self.iteration = 0
+        self.loss_history, self.train_acc_history, self.val_acc_history = [], [], []
+        self.best_val_acc, self.best_params = 0.0, {}
         self.best_bn_stats = []  # the batch-norm running averages that go with best_params
         self.optim_configs = {name: dict(self.optim_config) for name in model.params}
 
@@ -153,20 +150,16 @@ class Solver:
         """
         num_iterations = self.num_epochs * self.iterations_per_epoch
         self.status = "running"
-        # A diverging run overflows in some layer before its loss is inf or nan; rather than
-        # numpy's warnings from deep in there, each step checks the loss and the new parameters
-        # and the run stops with one clear message.
+        # A diverging run overflows in some layer before its loss is inf or nan: rather than numpy's
+        # warnings from in there, each step checks the loss and new parameters (one clear message).
         progress = tqdm(total=num_iterations, initial=self.iteration, disable=not self.verbose)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), progress:
             while self.iteration < num_iterations:
                 loss, trouble = self._step()
                 self.loss_history.append(loss)
                 if trouble:
-                    self.status = "diverged"
-                    self.message = (
-                        f"{trouble} at iteration {self.iteration + 1} (epoch {self.epoch + 1}); "
-                        "try a smaller learning rate or weight scale"
-                    )
+                    where = f"at iteration {self.iteration + 1} (epoch {self.epoch + 1})"
+                    self.status, self.message = "diverged", f"{trouble} {where}; {ADVICE}"
                     break
                 self.iteration += 1
                 progress.update()
@@ -218,8 +211,10 @@ class Solver:
                 if "learning_rate" in config:
                     config["learning_rate"] *= self.lr_decay
         if self.iteration == 1 or epoch_end:
-            train_acc = self._accuracy(self.X_train, self.y_train, self.num_train_samples)
-            val_acc = self._accuracy(self.X_val, self.y_val, self.num_val_samples)
+            train_acc = accuracy(
+                self.model, self.X_train, self.y_train, self.num_train_samples, self.rng
+            )
+            val_acc = accuracy(self.model, self.X_val, self.y_val, self.num_val_samples, self.rng)
             self.train_acc_history.append(train_acc)
             self.val_acc_history.append(val_acc)
             if not self.best_params or val_acc > self.best_val_acc:
@@ -250,33 +245,17 @@ class Solver:
         X, y = _check_split("X", "y", X, y)
         num_samples = require_int("num_samples", num_samples, minimum=1, none=True)
         batch_size = require_int("batch_size", batch_size, minimum=1, none=True)
-        return self._accuracy(X, y, num_samples, batch_size)
-
-    def _accuracy(self, X, y, num_samples, batch_size=None):
-        """check_accuracy on arguments that are known to be valid."""
-        if num_samples is not None and X.shape[0] > num_samples:
-            subset = self.rng.choice(X.shape[0], num_samples, replace=False)
-            X, y = X[subset], y[subset]
-        return float(np.mean(predict(self.model, X, batch_size) == y))
+        return accuracy(self.model, X, y, num_samples, self.rng, batch_size)
 
     @classmethod
     def resume(cls, path, model, data, **overrides):
-        """Rebuild a Solver from a checkpoint, ready to continue training where it stopped.
+        """A Solver rebuilt from the checkpoint file ``path``, whose train() continues the run.
 
-        A checkpoint holds numbers, not code, so the model and data come from the caller: build the
-        model as for the original run (same class, sizes, dropout, batch norm). Its parameters,
-        batch-norm running averages and dropout generator state are then overwritten with the
-        checkpoint's, as are the Solver's optimiser state, histories and generator state.
-
-        Inputs:
-        - path: A .npz file written by a Solver with a checkpoint_name.
-        - model, data: As for Solver().
-        - overrides: Solver keyword arguments to use instead of the checkpoint's, e.g. num_epochs
-          to train for longer, verbose, or checkpoint_name. A run with a custom update_rule
-          function must pass it again (functions are not stored).
-
-        Returns:
-        - solver: A Solver whose train() continues the run.
+        A checkpoint holds numbers, not code: build ``model`` as for the original run (same class
+        and sizes) and pass the same ``data``; the checkpoint's parameters, running averages,
+        generator states, optimiser state and histories then overwrite theirs. ``overrides`` are
+        Solver keyword arguments to use instead of the checkpoint's (e.g. a larger num_epochs); a
+        custom update_rule function must be passed again. See nndl.checkpoint.load.
         """
         return checkpoint.load(cls, path, model, data, overrides)
 
@@ -289,6 +268,15 @@ def predict(model, X, batch_size=None):
         batch_size = max(100, EVAL_BATCH_BYTES // max(X[:1].nbytes, 1))
     batches = range(0, X.shape[0], batch_size)
     return np.concatenate([np.argmax(model.loss(X[i : i + batch_size]), axis=1) for i in batches])
+
+
+def accuracy(model, X, y, num_samples=None, rng=None, batch_size=None):
+    """Fraction of the N samples of X (valid, as checked by the Solver) that the model classifies
+    as y says; on num_samples of them drawn without replacement with rng if N is larger."""
+    if num_samples is not None and X.shape[0] > num_samples:
+        subset = rng.choice(X.shape[0], num_samples, replace=False)
+        X, y = X[subset], y[subset]
+    return float(np.mean(predict(model, X, batch_size) == y))
 
 
 def running_statistics(model):
