@@ -15,19 +15,7 @@ from nndl.gradient_check import eval_numerical_gradient, eval_numerical_gradient
 from nndl.layer_utils import affine_layernorm_relu_backward, affine_layernorm_relu_forward
 from nndl.layernorm import LayerNormCache
 from nndl.spatial import SpatialBatchNormCache
-from tests.strategies import seeds
-
-
-def features(rng, shape):
-    """Activations with an offset and a scale per feature (the last axis of a 2-D batch, the
-    channel of an image batch)."""
-    axis = 1
-    sizes = [1] * len(shape)
-    sizes[axis] = shape[axis]
-    loc = rng.uniform(-10, 10, size=sizes)
-    scale = rng.uniform(0.5, 10, size=sizes)
-    return loc + scale * rng.standard_normal(shape)
-
+from tests.strategies import offset_and_scaled, seeds
 
 # --------------------------------------------------------------------------------------------
 # Forward passes: CS231n's checks
@@ -36,7 +24,7 @@ def features(rng, shape):
 
 @pytest.mark.layernorm
 def test_layer_norm_gives_each_example_mean_0_and_std_1_then_beta_and_gamma(rng):
-    x = features(rng, (4, 15))
+    x = offset_and_scaled(rng, (4, 15), axis=1)
     D = x.shape[1]
     out, _ = layers.layernorm_forward(x, np.ones(D), np.zeros(D), {})
     np.testing.assert_allclose(out.mean(axis=1), 0, atol=1e-12)
@@ -48,7 +36,7 @@ def test_layer_norm_gives_each_example_mean_0_and_std_1_then_beta_and_gamma(rng)
 
 @pytest.mark.layernorm
 def test_layer_norm_normalises_each_example_alone_so_it_ignores_the_rest_of_the_batch(rng):
-    x, gamma, beta = features(rng, (6, 5)), rng.normal(size=5), rng.normal(size=5)
+    x, gamma, beta = offset_and_scaled(rng, (6, 5), axis=1), rng.normal(size=5), rng.normal(size=5)
     whole, _ = layers.layernorm_forward(x, gamma, beta, {})
     one_by_one = [layers.layernorm_forward(row[None], gamma, beta, {})[0][0] for row in x]
     np.testing.assert_allclose(whole, np.array(one_by_one), rtol=1e-13, atol=1e-13)
@@ -56,7 +44,7 @@ def test_layer_norm_normalises_each_example_alone_so_it_ignores_the_rest_of_the_
 
 @pytest.mark.layernorm
 def test_layer_norm_is_the_same_in_train_and_test_mode(rng):
-    x, gamma, beta = features(rng, (3, 4)), rng.normal(size=4), rng.normal(size=4)
+    x, gamma, beta = offset_and_scaled(rng, (3, 4), axis=1), rng.normal(size=4), rng.normal(size=4)
     train, _ = layers.layernorm_forward(x, gamma, beta, {"mode": "train"})
     test, _ = layers.layernorm_forward(x, gamma, beta, {"mode": "test"})
     np.testing.assert_array_equal(train, test)
@@ -64,7 +52,7 @@ def test_layer_norm_is_the_same_in_train_and_test_mode(rng):
 
 @pytest.mark.spatial_batchnorm
 def test_spatial_batch_norm_gives_each_channel_mean_beta_and_std_gamma_in_train_mode(rng):
-    x = features(rng, (2, 3, 4, 5))
+    x = offset_and_scaled(rng, (2, 3, 4, 5), axis=1)
     gamma, beta = np.array([1.0, 2.0, 3.0]), np.array([0.0, -1.0, 4.0])
     out, _ = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), beta, atol=1e-12)
@@ -73,7 +61,11 @@ def test_spatial_batch_norm_gives_each_channel_mean_beta_and_std_gamma_in_train_
 
 @pytest.mark.spatial_batchnorm
 def test_spatial_batch_norm_keeps_running_averages_per_channel_and_uses_them_in_test_mode(rng):
-    x, gamma, beta = features(rng, (3, 2, 4, 4)), rng.normal(size=2), rng.normal(size=2)
+    x, gamma, beta = (
+        offset_and_scaled(rng, (3, 2, 4, 4), axis=1),
+        rng.normal(size=2),
+        rng.normal(size=2),
+    )
     old_mean, old_var = rng.normal(size=2), rng.uniform(0.5, 2, size=2)
     bn_param = {"mode": "train", "momentum": 0.8, "running_mean": old_mean, "running_var": old_var}
     layers.spatial_batchnorm_forward(x, gamma, beta, bn_param)
@@ -98,11 +90,11 @@ def test_spatial_batch_norm_in_test_mode_after_training_gives_channels_mean_near
     bn_param = {"mode": "train"}
     gamma, beta = np.ones(4), np.zeros(4)
     for _ in range(50):
-        batch = loc + scale * rng.standard_normal(shape)
+        batch = offset_and_scaled(rng, shape, offset=loc, scale=scale)
         layers.spatial_batchnorm_forward(batch, gamma, beta, bn_param)
     bn_param["mode"] = "test"
     out, _ = layers.spatial_batchnorm_forward(
-        loc + scale * rng.standard_normal(shape), gamma, beta, bn_param
+        offset_and_scaled(rng, shape, offset=loc, scale=scale), gamma, beta, bn_param
     )
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=0.1)
     np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=0.1)
@@ -110,7 +102,7 @@ def test_spatial_batch_norm_in_test_mode_after_training_gives_channels_mean_near
 
 @pytest.mark.spatial_groupnorm
 def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
-    x = features(rng, (2, 6, 4, 5))
+    x = offset_and_scaled(rng, (2, 6, 4, 5), axis=1)
     ones, zeros = np.ones((1, 6, 1, 1)), np.zeros((1, 6, 1, 1))
     out, _ = layers.spatial_groupnorm_forward(x, ones, zeros, 2, {})
     groups = out.reshape(2, 2, 3, 4, 5)
@@ -123,7 +115,7 @@ def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
 
 @pytest.mark.spatial_groupnorm
 def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
-    x = features(rng, (3, 2, 3, 3))
+    x = offset_and_scaled(rng, (3, 2, 3, 3), axis=1)
     out, _ = layers.spatial_groupnorm_forward(
         x, np.ones((1, 2, 1, 1)), np.zeros((1, 2, 1, 1)), 1, {}
     )
@@ -134,7 +126,7 @@ def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
 
 @pytest.mark.spatial_groupnorm
 def test_group_norm_with_one_channel_per_group_normalises_each_channel_of_each_image(rng):
-    x = features(rng, (2, 3, 4, 4))
+    x = offset_and_scaled(rng, (2, 3, 4, 4), axis=1)
     out, _ = layers.spatial_groupnorm_forward(
         x, np.ones((1, 3, 1, 1)), np.zeros((1, 3, 1, 1)), 3, {}
     )
@@ -144,7 +136,10 @@ def test_group_norm_with_one_channel_per_group_normalises_each_channel_of_each_i
 
 def dtype_case(name, rng, dtype):
     """A layer's forward, its closed-form backward, x, gamma and the forward's extra arguments."""
-    x2, x4 = features(rng, (4, 6)).astype(dtype), features(rng, (2, 4, 3, 3)).astype(dtype)
+    x2, x4 = (
+        offset_and_scaled(rng, (4, 6), axis=1).astype(dtype),
+        offset_and_scaled(rng, (2, 4, 3, 3), axis=1).astype(dtype),
+    )
     return {
         "layernorm": (layers.layernorm_forward, layers.layernorm_backward_alt, x2,
                       np.ones(6, dtype), ({},)),
@@ -173,11 +168,11 @@ def test_every_normalization_keeps_the_dtype_of_its_input(rng, name, dtype):
 
 @pytest.mark.spatial_groupnorm
 def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
-    x = features(rng, (3, 4)).astype(np.float32)
+    x = offset_and_scaled(rng, (3, 4), axis=1).astype(np.float32)
     gamma = np.ones(4, np.float32)
     out, cache = layers.layernorm_forward(x, gamma, gamma * 0, {"eps": np.float64(1e-5)})
     assert out.dtype == np.float32 and cache.inv_std.dtype == np.float32
-    images = features(rng, (2, 4, 2, 2)).astype(np.float32)
+    images = offset_and_scaled(rng, (2, 4, 2, 2), axis=1).astype(np.float32)
     per_channel = np.ones((1, 4, 1, 1), np.float32)
     out, _ = layers.spatial_groupnorm_forward(
         images, per_channel, per_channel * 0, 2, {"eps": np.float64(1e-5)}
@@ -193,13 +188,13 @@ def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
 
 def layer_norm_problem(rng):
     N, D = 4, 5
-    x = 5 * rng.standard_normal((N, D)) + 12
+    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
     return layers.layernorm_forward, (x, rng.normal(size=D), rng.normal(size=D)), ({},)
 
 
 def spatial_batchnorm_problem(rng):
     N, C, H, W = 2, 3, 4, 5
-    x = 4 * rng.standard_normal((N, C, H, W)) + 10
+    x = offset_and_scaled(rng, (N, C, H, W), offset=10, scale=4)
     return (
         layers.spatial_batchnorm_forward,
         (x, rng.normal(size=C), rng.normal(size=C)),
@@ -209,7 +204,7 @@ def spatial_batchnorm_problem(rng):
 
 def spatial_groupnorm_problem(rng):
     N, C, H, W, G = 2, 6, 4, 5, 2
-    x = 4 * rng.standard_normal((N, C, H, W)) + 10
+    x = offset_and_scaled(rng, (N, C, H, W), offset=10, scale=4)
     params = (rng.normal(size=(1, C, 1, 1)), rng.normal(size=(1, C, 1, 1)))
     return layers.spatial_groupnorm_forward, (x, *params), (G, {})
 
@@ -293,7 +288,7 @@ def test_affine_batchnorm_relu_sandwich_is_its_three_layers_in_turn(rng):
 @pytest.mark.layernorm
 def test_a_layer_norm_net_loss_has_the_numerical_gradient(rng):
     """A scalar loss through layer norm (CS231n's gradient check style, eval_numerical_gradient)."""
-    x, gamma, beta = features(rng, (5, 4)), rng.normal(size=4), rng.normal(size=4)
+    x, gamma, beta = offset_and_scaled(rng, (5, 4), axis=1), rng.normal(size=4), rng.normal(size=4)
     y = rng.integers(0, 4, size=5)
 
     def loss(x):
@@ -321,7 +316,7 @@ def assert_same_gradients(staged, alt):
 @given(n=st.integers(1, 20), d=st.integers(1, 40), seed=seeds)
 def test_layer_norm_staged_backward_equals_the_closed_form(n, d, seed):
     rng = np.random.default_rng(seed)
-    x, gamma, beta = features(rng, (n, d)), rng.normal(size=d), rng.normal(size=d)
+    x, gamma, beta = offset_and_scaled(rng, (n, d), axis=1), rng.normal(size=d), rng.normal(size=d)
     dout = rng.standard_normal((n, d))
     _, cache = layers.layernorm_forward(x, gamma, beta, {})
     assert_same_gradients(
@@ -337,7 +332,7 @@ image_shapes = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5)
 def test_spatial_batch_norm_staged_backward_equals_the_closed_form(shape, seed):
     rng = np.random.default_rng(seed)
     C = shape[1]
-    x, gamma, beta = features(rng, shape), rng.normal(size=C), rng.normal(size=C)
+    x, gamma, beta = offset_and_scaled(rng, shape, axis=1), rng.normal(size=C), rng.normal(size=C)
     dout = rng.standard_normal(shape)
     for mode in ("train", "test"):
         _, cache = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": mode})
@@ -353,7 +348,7 @@ def test_group_norm_staged_backward_equals_the_closed_form(shape, groups, seed):
     rng = np.random.default_rng(seed)
     N, C, H, W = shape
     G = max(g for g in range(1, groups + 1) if C % g == 0)
-    x = features(rng, shape)
+    x = offset_and_scaled(rng, shape, axis=1)
     gamma, beta = rng.normal(size=(1, C, 1, 1)), rng.normal(size=(1, C, 1, 1))
     dout = rng.standard_normal(shape)
     _, cache = layers.spatial_groupnorm_forward(x, gamma, beta, G, {})
@@ -366,7 +361,7 @@ def test_group_norm_staged_backward_equals_the_closed_form(shape, groups, seed):
 @pytest.mark.spatial_groupnorm
 def test_the_closed_form_backward_leaves_its_inputs_unchanged(rng):
     x, gamma, beta = (
-        features(rng, (2, 4, 3, 3)),
+        offset_and_scaled(rng, (2, 4, 3, 3), axis=1),
         rng.normal(size=(1, 4, 1, 1)),
         np.zeros((1, 4, 1, 1)),
     )
@@ -385,7 +380,7 @@ def test_the_closed_form_backward_leaves_its_inputs_unchanged(rng):
 @pytest.mark.parametrize("shape", [(2, 1, 3, 3), (3, 2, 1, 1)], ids=["C=1", "H=W=1"])
 def test_the_spatial_batchnorm_closed_form_leaves_dout_unchanged(rng, shape):
     # with one channel, or one position, the channels-last layout of dout is dout's own memory
-    x, gamma = features(rng, shape), rng.normal(size=shape[1])
+    x, gamma = offset_and_scaled(rng, shape, axis=1), rng.normal(size=shape[1])
     dout = rng.standard_normal(shape)
     _, cache = layers.spatial_batchnorm_forward(x, gamma, 0 * gamma, {"mode": "train"})
     kept = dout.copy()

@@ -22,6 +22,7 @@ import derivations
 from derivations.check import compare_numeric
 from nndl import layers
 from nndl.gradient_check import eval_numerical_gradient_array, rel_error
+from tests.strategies import offset_and_scaled
 
 
 class Case(NamedTuple):
@@ -99,11 +100,7 @@ def groupnorm_case(x, gamma, beta, dout, eps, backward, G):
 
 
 def float_arrays(rng, shape, param_shape):
-    channel = [1] * len(shape)
-    channel[1] = shape[1]
-    x = rng.uniform(-5, 5, size=channel) + rng.uniform(0.5, 5, size=channel) * rng.standard_normal(
-        shape
-    )
+    x = offset_and_scaled(rng, shape, offset=(-5, 5), scale=(0.5, 5), axis=1)
     gamma, beta = rng.standard_normal(param_shape), rng.standard_normal(param_shape)
     return x, gamma, beta, rng.standard_normal(shape)
 
