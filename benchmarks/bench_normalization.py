@@ -8,7 +8,8 @@ backward and its closed-form (alt) backward with numpy's BLAS on one thread, and
 installed, torch's CPU forward (``F.layer_norm``, ``F.batch_norm(training=True)``,
 ``F.group_norm``) and its pure backward (``aten.native_layer_norm_backward``,
 ``native_batch_norm_backward``, ``native_group_norm_backward``) at one thread. Prints a table
-and the ratios: the closed form at least 2.5x faster than the staged backward (the target), and
+and the ratios of the median times (the rounds are interleaved, so a burst of load from another
+process slows every case alike): the closed form at least 2.5x faster than the staged backward (the target), and
 the closed form against torch's backward and nndl's forward against torch's (reported).
 
 How the closed forms get their speed (``nndl.layernorm.normalise_backward_alt`` for layer and
@@ -192,15 +193,20 @@ def run(layer: Layer, shape, repeats, min_time) -> list[Target]:
         cases += [Case(TORCH_FORWARD, torch_forward), Case(TORCH_BACKWARD, torch_backward)]
     group = "x".join(map(str, shape))
     print(f"## {layer.name}, {group}")
-    best = time_cases(group, cases, repeats, min_time)
-    targets = [Target(f"{layer.name} {group}: staged / alt", best[STAGED] / best[ALT], 2.5, True)]
+    median = time_cases(group, cases, repeats, min_time, statistic="median")
+    targets = [
+        Target(f"{layer.name} {group}: staged / alt", median[STAGED] / median[ALT], 2.5, True)
+    ]
     notes = []
     if torch is not None:
         dx = layer.alt(dout, cache)[0]
         dx_torch = torch_backward()[0].numpy()
         notes = [
-            (f"{layer.name} {group}: alt / torch backward", best[ALT] / best[TORCH_BACKWARD]),
-            (f"{layer.name} {group}: forward / torch forward", best[FORWARD] / best[TORCH_FORWARD]),
+            (f"{layer.name} {group}: alt / torch backward", median[ALT] / median[TORCH_BACKWARD]),
+            (
+                f"{layer.name} {group}: forward / torch forward",
+                median[FORWARD] / median[TORCH_FORWARD],
+            ),
             (
                 f"{layer.name} {group}: max |dx - dx_torch| / max |dx|",
                 float(np.abs(dx - dx_torch).max() / np.abs(dx).max()),

@@ -2,8 +2,9 @@
 
 Timing is round-robin: each of ``repeats`` rounds times every case once (cases with more threads
 after those with fewer), so that a burst of load from another process slows all cases alike
-instead of one. A case's ``best`` (the minimum over the rounds) is the least disturbed estimate
-and the one the ratios use; its ``median`` shows how noisy the machine was.
+instead of one. A case's ``best`` (the minimum over the rounds) is the least disturbed estimate;
+its ``median`` is the typical one, and shows how noisy the machine was. A benchmark's ratios use
+one of the two for every case (``time_cases``'s ``statistic``).
 """
 
 from __future__ import annotations
@@ -222,12 +223,14 @@ def argument_parser(description: str, min_time: float) -> argparse.ArgumentParse
     return parser
 
 
-def time_cases(group: str, cases: list[Case], repeats: int, min_time: float) -> dict[str, float]:
+def time_cases(
+    group: str, cases: list[Case], repeats: int, min_time: float, statistic: str = "best"
+) -> dict[str, float]:
     """Time ``cases`` (see ``measure``), print their table under ``group`` and return each case's
-    best time, by label."""
+    time by label: its ``statistic`` over the rounds, "best" (the minimum) or "median"."""
     timings = measure(cases, repeats, min_time)
     print_timings([(group, case.label, timings[case.label]) for case in cases])
-    return {label: timing.best for label, timing in timings.items()}
+    return {label: getattr(timing, statistic) for label, timing in timings.items()}
 
 
 def print_summary(targets: list[Target], unchecked: str = "") -> None:
