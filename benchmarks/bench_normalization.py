@@ -9,26 +9,29 @@ installed, torch's CPU forward (``F.layer_norm``, ``F.batch_norm(training=True)`
 ``F.group_norm``) and its pure backward (``aten.native_layer_norm_backward``,
 ``native_batch_norm_backward``, ``native_group_norm_backward``) at one thread. Prints a table
 and the ratios of the median times (the rounds are interleaved, so a burst of load from another
-process slows every case alike): the closed form at least 2.5x faster than the staged backward (the target), and
-the closed form against torch's backward and nndl's forward against torch's (reported).
+process slows every case alike): the closed form at least 2.5x faster than the staged backward
+(the target), and the closed form against torch's backward and nndl's forward against torch's
+(reported).
 
 How the closed forms get their speed (``nndl.layernorm.normalise_backward_alt`` for layer and
 group norm, ``nndl.spatial.spatial_batchnorm_backward_alt``): every sum is a BLAS product with
-ones or with gamma (group norm's sums over a channel's positions first, then over a group's
-channels with a block-diagonal gamma), so the only passes over the array are the product
-dout * xhat and four in-place passes that build dx (five for layer norm); layer and group norm
-run over blocks of examples of about 256 KiB (``nndl.layernorm.BLOCK_BYTES``) so that a block's
-passes stay in the cache; spatial batch norm copies dout channels last once and works on rows
-of a whole image (H·W·C values, each channel's factor repeated at every position) instead of
-rows of C. numpy broadcasts a per-row factor over a row of a few thousand values more slowly
-than it multiplies two full arrays, which decides a few of the steps (see the comments there).
-The staged backward makes about nine full-size temporaries. Measured on the shared 2-core
-development machine at load 0.6-0.9, four runs, staged / alt: layer norm 2.4-4.0 (small) and
-2.3-2.8 (large), spatial batch norm 2.5-2.8 and 3.8-4.2, group norm 2.1-2.6 and 2.8-3.5 (the
-small shapes' staged times vary most between runs: their 2-3 MiB arrays are nearly
-cache-resident, and the allocator sometimes returns fresh pages). torch fuses the passes into
-one loop: alt / torch backward is 2.2-2.6 (layer norm, small), 4.1-4.2 (large), 3.5-3.6 and
-1.5-1.9 (spatial batch norm), 2.4-2.5 and 2.6-3.1 (group norm).
+ones or with gamma (group norm's over a channel's positions first, then over a group's channels
+with a block-diagonal gamma), or an einsum that sums dout * xhat without making the product;
+dx is built in four in-place passes (five for layer norm); the examples go through in blocks of
+about 256 KiB (``nndl.layernorm.BLOCK_BYTES``) so that a block's passes stay in the cache
+(spatial batch norm, whose sums run over the whole batch, goes through its blocks twice: the
+sums, then dx). Spatial batch norm copies dout channels last once and works on rows of a whole
+image (H·W·C values, each channel's factor repeated at every position) instead of rows of C.
+numpy broadcasts a per-row factor more slowly than it multiplies two full arrays, which decides
+a few of the steps (see the comments there). The staged backward makes about nine full-size
+temporaries, so its time depends on the allocator: when those come back as fresh pages (the
+faults/call column in the thousands) it is up to 1.5x slower than when they are reused (0).
+Measured on the shared 2-core development machine at load 2.3-2.7, three runs in a row, staged
+/ alt of the median times: layer norm 2.39-2.61 (small) and 2.29-2.73 (large), spatial batch
+norm 2.68-2.92 and 3.29-4.15, group norm 2.28-2.50 and 2.39-3.14 (of the best times: 2.51-2.66,
+2.23-2.75, 2.70-3.08, 3.61-4.24, 2.36-2.74, 2.94-3.73). torch fuses the passes into one loop:
+alt / torch backward (medians) is 2.2-2.3 (layer norm, small), 3.6-4.2 (large), 3.0-3.3 and
+1.1-2.0 (spatial batch norm), 2.4-2.5 and 2.8-3.7 (group norm).
 """
 
 from __future__ import annotations

@@ -135,11 +135,12 @@ def normalise_backward_alt(dout, gamma, xhat, inv_std):
     norm has C/G channels of H·W positions in each group. ``inv_std`` has shape (N, G, 1, 1).
     Returns dx (N, G, C, S) and dgamma, dbeta (G, C).
 
-    Every sum is a BLAS product: over the S positions of a channel with ones (``_channel_sums``),
-    then over the batch with ones and over a group's channels with gamma (``_by_group``). The
-    examples go through in blocks of about ``BLOCK_BYTES``, so that a block's passes stay in
-    the cache: the sums of ``dout`` and of ``dout * xhat`` (an einsum, with no product array),
-    then dx as ``inv_std * gamma * dout - xhat * (inv_std * sum(dxhat * xhat) / K) - inv_std *
+    The sums over a channel's S positions are a BLAS product with ones for dout
+    (``_channel_sums``) and an einsum, which makes no product array, for dout * xhat
+    (``_channel_dots``); those over the batch are BLAS products with ones, and those over a
+    group's channels with gamma (``_by_group``). The examples go through in blocks of about
+    ``BLOCK_BYTES``, so that a block's passes stay in the cache: the sums, then dx as
+    ``inv_std * gamma * dout - xhat * (inv_std * sum(dxhat * xhat) / K) - inv_std *
     sum(dxhat) / K`` in four passes (five for layer norm, whose ``inv_std * gamma`` is as large
     as dx)."""
     ### BEGIN SOLUTION
