@@ -6,7 +6,8 @@ The error of the centred difference is O(h**2), so with h = 1e-5 a correct float
 to about 1e-8 relative error or better. float32 has too few digits for that: check in float64.
 
 ``numerical_gradients`` (a layer's inputs, by name) and ``numerical_param_gradients`` (a model's
-parameters) are the two checks the tests, the lab and the chapters make.
+parameters) are the two checks the tests, the lab and the chapters make; ``offset_and_scaled``
+draws the batches they check on, whose features are far from mean 0 and variance 1.
 
 Each function perturbs one entry of x at a time, in place, and puts the original value back before
 moving on, even if f raises: the caller's x is unchanged afterwards, bit for bit.
@@ -166,6 +167,38 @@ def numerical_param_gradients(model, X, y, names=None, h=1e-5):
         name: eval_numerical_gradient(loss, model.params[name], verbose=False, h=h)
         for name in names
     }
+
+
+def offset_and_scaled(rng, shape, offset=(-10, 10), scale=(0.5, 10), axis=-1):
+    """A batch whose features have an offset and a scale: ``offset + scale * N(0, 1)``.
+
+    A batch norm whose backward is only checked on standard normal input can be wrong (a missing
+    path through the mean, say) and still pass; an offset and a scale make every path count.
+
+    Inputs:
+    - rng: numpy Generator, drawn from in this order: the offsets, the scales, the normal values.
+    - shape: Shape of the batch, e.g. (N, D).
+    - offset, scale: Numbers (the same for the whole batch), or (low, high) ranges from which
+      each entry along ``axis`` draws its own, uniformly.
+    - axis: The axis whose entries (the features) get their own offset and scale: -1 for the
+      features of an (N, D) batch, 1 for the channels of (N, C, H, W) images, 0 for the
+      examples of a layer norm.
+
+    Returns:
+    - x: Float64 array of the given shape.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+    shape = tuple(shape)
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"axis must be an axis of shape {shape}, got {axis}")
+    # One draw for each entry along axis, broadcast over the others.
+    drawn = tuple(n if i == axis % len(shape) else 1 for i, n in enumerate(shape))
+    if isinstance(offset, tuple):
+        offset = rng.uniform(*offset, size=drawn)
+    if isinstance(scale, tuple):
+        scale = rng.uniform(*scale, size=drawn)
+    return offset + scale * rng.standard_normal(shape)
 
 
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):

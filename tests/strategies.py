@@ -1,7 +1,7 @@
 """Hypothesis strategies shared by the tests: batch shapes, float dtypes, seeded arrays and values
-that are not numbers; ``offset_and_scaled``, the one generator of batches whose features have an
-offset and a scale, and ``gradient_check_batch``, the original notebook's batch-norm gradient
-check built on it.
+that are not numbers; ``offset_and_scaled`` (``nndl.gradient_check``'s, the one generator of
+batches whose features have an offset and a scale, re-exported here), and ``gradient_check_batch``,
+the original notebook's batch-norm gradient check built on it.
 
 Arrays are drawn from a seeded normal distribution rather than element by element, so that the
 examples look like activations (no subnormals or 1e308s) and shrink to small shapes and seeds.
@@ -11,6 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
+
+from nndl.gradient_check import offset_and_scaled
+
+__all__ = [
+    "batch_shapes",
+    "batches",
+    "float_dtypes",
+    "gradient_check_batch",
+    "like",
+    "not_numbers",
+    "offset_and_scaled",
+    "seeds",
+]
 
 float_dtypes = st.sampled_from([np.float32, np.float64])
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -22,18 +35,6 @@ not_numbers = st.one_of(
     st.booleans(),
     st.just(np.array([0.5])),
 )
-
-
-def offset_and_scaled(rng: np.random.Generator, shape, offset=(-10, 10), scale=(0.5, 10)):
-    """A batch whose features have an offset and a scale: ``offset + scale * N(0, 1)`` of the
-    given shape. ``offset`` and ``scale`` are numbers (the same for every feature) or
-    ``(low, high)`` ranges from which each feature (last axis) draws its own, uniformly."""
-    d = shape[-1]
-    if isinstance(offset, tuple):
-        offset = rng.uniform(*offset, size=d)
-    if isinstance(scale, tuple):
-        scale = rng.uniform(*scale, size=d)
-    return offset + scale * rng.standard_normal(shape)
 
 
 def gradient_check_batch(rng: np.random.Generator, shape=(4, 5)):

@@ -9,6 +9,7 @@ from nndl.gradient_check import (
     grad_check_sparse,
     numerical_gradients,
     numerical_param_gradients,
+    offset_and_scaled,
     rel_error,
 )
 from nndl.layers import batchnorm_backward, batchnorm_forward
@@ -234,3 +235,24 @@ def test_grad_check_sparse_refuses_bad_counts_and_seeds(kwargs, error, message, 
 def test_numerical_gradients_needs_a_mapping_of_inputs(rng):
     with pytest.raises(TypeError, match="inputs must be a mapping from names to arrays, got list"):
         numerical_gradients(quadratic, [rng.standard_normal(C.shape)], None)
+
+
+@pytest.mark.parametrize("shape, axis", [((6, 4), -1), ((6, 4), 0), ((3, 4, 2, 5), 1)])
+def test_offset_and_scaled_gives_each_entry_along_axis_its_own_offset_and_scale(shape, axis, rng):
+    # scale 0 leaves the offsets alone: one value per entry along axis, drawn from the range.
+    offsets = offset_and_scaled(rng, shape, offset=(-3, 3), scale=0.0, axis=axis)
+    assert offsets.shape == shape
+    per_entry = np.moveaxis(offsets, axis, 0).reshape(shape[axis], -1)
+    assert np.all(per_entry == per_entry[:, :1]), "an offset varies across the other axes"
+    assert len(np.unique(per_entry[:, 0])) == shape[axis], "entries along axis share an offset"
+    assert np.all((-3 <= per_entry) & (per_entry < 3)), "an offset lies outside its range"
+    # A number is the same for the whole batch: offset + scale * N(0, 1) of the same draws.
+    x = offset_and_scaled(np.random.default_rng(0), shape, offset=12, scale=5, axis=axis)
+    assert np.array_equal(x, 12 + 5 * np.random.default_rng(0).standard_normal(shape))
+
+
+def test_offset_and_scaled_refuses_an_axis_the_shape_lacks_and_a_seed_for_a_generator(rng):
+    with pytest.raises(ValueError, match=r"axis must be an axis of shape \(6, 4\), got 2"):
+        offset_and_scaled(rng, (6, 4), axis=2)
+    with pytest.raises(TypeError, match="rng must be a numpy Generator, got int"):
+        offset_and_scaled(0, (6, 4))

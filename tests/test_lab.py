@@ -17,6 +17,7 @@ from nndl.cli import main
 from nndl.lab import TASKS, check_task, format_report, gradescope_results
 from nndl.lab.student import stub_message
 from nndl.lab.terms import batchnorm_dx_terms, batchnorm_terms, loss_dx_terms
+from tests.strategies import offset_and_scaled
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,7 @@ def test_a_dx_that_is_no_combination_of_the_paths_gets_its_relative_error():
 
 
 def _batchnorm_inputs(mode, rng):
-    x = rng.uniform(-3, 3, 4) + rng.uniform(0.1, 2, 4) * rng.standard_normal((6, 4))
+    x = offset_and_scaled(rng, (6, 4), offset=(-3, 3), scale=(0.1, 2))
     gamma, dout = rng.uniform(0.5, 2, 4), rng.standard_normal((6, 4))
     mean, var = (
         (x.mean(axis=0), x.var(axis=0))

@@ -364,8 +364,9 @@ def spatial_batchnorm_forward_with_moveaxis(x, gamma, beta, bn_param):
 
 
 def spatial_batchnorm_on_channel_rows(x, gamma, beta, bn_param):
-    """Each channel a row of (C, N·H·W), normalised along it; the cache holds what the two
-    backward passes below read: (mode, xhat as (C, N·H·W), inv_std, gamma)."""
+    """Each channel a row of (C, N·H·W), normalised along it; the cache's ``batchnorm`` is a
+    ``BatchNormCache`` in that layout (xc and xhat of shape (C, N·H·W), inv_std and gamma (C,)),
+    read by the two backward passes below."""
     spatial_batchnorm_forward(x, gamma, beta, dict(bn_param))  # the input checks
     N, C, H, W = x.shape
     mode, eps = bn_param.get("mode", "train"), bn_param.get("eps", 1e-5)
@@ -381,15 +382,18 @@ def spatial_batchnorm_on_channel_rows(x, gamma, beta, bn_param):
         mean, var = running_mean, running_var
     bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
     inv_std = 1 / np.sqrt(var + eps)
-    xhat = (rows - mean[:, None]) * inv_std[:, None]
+    xc = rows - mean[:, None]
+    xhat = xc * inv_std[:, None]
     out = (gamma[:, None] * xhat + beta[:, None]).reshape(C, N, H, W).transpose(1, 0, 2, 3)
-    return out, SpatialBatchNormCache(batchnorm=(mode, xhat, inv_std, gamma), shape=x.shape)
+    rows_cache = BatchNormCache(mode=mode, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+    return out, SpatialBatchNormCache(batchnorm=rows_cache, shape=x.shape)
 
 
 def _channel_rows(dout, cache):
+    """dout as (C, N·H·W), and the rows' ``BatchNormCache``."""
     _check_dout("spatial_batchnorm_backward", dout, cache.shape)
     C = cache.shape[1]
-    return dout.transpose(1, 0, 2, 3).reshape(C, -1), *cache.batchnorm
+    return dout.transpose(1, 0, 2, 3).reshape(C, -1), cache.batchnorm
 
 
 def _images_from_rows(rows, shape):
@@ -398,12 +402,12 @@ def _images_from_rows(rows, shape):
 
 
 def spatial_batchnorm_staged_on_channel_rows(dout, cache):
-    d, mode, xhat, inv_std, gamma = _channel_rows(dout, cache)
+    d, rows = _channel_rows(dout, cache)
+    xc, xhat, inv_std, gamma = rows.xc, rows.xhat, rows.inv_std, rows.gamma
     M = d.shape[1]
     dxhat = d * gamma[:, None]
     dx = dxhat * inv_std[:, None]
-    if mode == "train":
-        xc = xhat / inv_std[:, None]
+    if rows.mode == "train":
         dvar = -0.5 * inv_std**3 * np.sum(dxhat * xc, axis=1)
         dxc = dx + 2 * xc * dvar[:, None] / M
         dx = dxc - np.sum(dxc, axis=1, keepdims=True) / M
@@ -411,10 +415,11 @@ def spatial_batchnorm_staged_on_channel_rows(dout, cache):
 
 
 def spatial_batchnorm_closed_form_on_channel_rows(dout, cache):
-    d, mode, xhat, inv_std, gamma = _channel_rows(dout, cache)
+    d, rows = _channel_rows(dout, cache)
+    xhat = rows.xhat
     dgamma, dbeta = np.einsum("cm,cm->c", d, xhat), np.einsum("cm->c", d)
-    scale = (gamma * inv_std)[:, None]
-    if mode == "train":
+    scale = (rows.gamma * rows.inv_std)[:, None]
+    if rows.mode == "train":
         dx = scale * (d - dbeta[:, None] / d.shape[1] - xhat * dgamma[:, None] / d.shape[1])
     else:
         dx = scale * d

@@ -3,11 +3,20 @@ closed-form backward (chapters 4-5), each backward graded on the reference forwa
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
-from nndl.lab.checks.compare import SEED, _copies, compare, describe_difference, matches
+from nndl.gradient_check import offset_and_scaled
+from nndl.lab.checks.compare import (
+    SEED,
+    _copies,
+    compare,
+    describe_difference,
+    gradient_problems,
+    matches,
+)
 
 EPS = 1e-2  # large enough that a misplaced eps shows
 MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
@@ -15,7 +24,7 @@ MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 
 def _batch(rng, n=8, d=5):
     """A batch whose features have different means and spreads, some small (so eps matters)."""
-    return rng.uniform(-3, 3, d) + rng.uniform(0.05, 2, d) * rng.standard_normal((n, d))
+    return offset_and_scaled(rng, (n, d), offset=(-3, 3), scale=(0.05, 2))
 
 
 def _normalise(x, mean, var, gamma, beta, eps=EPS):
@@ -194,18 +203,13 @@ def _check_batchnorm_backward(backward) -> list[str]:
         bn_param.update(running_mean=running_mean, running_var=running_var)
         _, cache = batchnorm_reference(x, gamma, np.zeros(d), bn_param)
         xc, xhat, inv_std = cache.xc, cache.xhat, cache.inv_std
-        dx, dgamma, dbeta = backward(dout.copy(), cache)
+        grads = backward(dout.copy(), cache)
         derivation = batchnorm_derivation(mode)
         inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
         want = derivation.evaluate(derivation.closed_forms, inputs)
-        found = []
-        if not matches(dx, want["dx"]):
-            found += _explain_dx(dx, want["dx"], mode, dout, gamma, xhat, inv_std)
-        found += compare(
-            "dgamma",
-            dgamma,
-            want["dgamma"],
-            {
+        explain_dx = partial(_explain_dx, want=want["dx"], mode=mode, inputs=inputs)
+        slips = {
+            "dgamma": {
                 "dgamma is summed over the wrong axis (axis 1, the features)": (
                     np.sum(dout * xhat, axis=1)
                 ),
@@ -215,26 +219,23 @@ def _check_batchnorm_backward(backward) -> list[str]:
                     np.sum(dout * xc, axis=0)
                 ),
             },
-        )
-        found += compare(
-            "dbeta",
-            dbeta,
-            want["dbeta"],
-            {
+            "dbeta": {
                 "dbeta not summed over the batch": dout,
                 "dbeta is summed over the wrong axis (axis 1, the features)": dout.sum(axis=1),
                 "dbeta averages over the batch instead of summing": dout.mean(axis=0),
             },
-        )
+        }
+        found = gradient_problems(grads, want, explain_dx, slips)
         # A slip already reported for train mode is not repeated for test mode.
         prefix = "" if mode == "train" else "in test mode, "
         problems += [prefix + p for p in found if p not in problems]
     return problems
 
 
-def _explain_dx(dx, want, mode, dout, gamma, xhat, inv_std) -> list[str]:
+def _explain_dx(dx, want, mode, inputs) -> list[str]:
     """Diagnose a wrong dx with the terms of the derivation (one per path of the chain rule),
     first with the right upstream gradient dxhat = dout * gamma, then with the slip dxhat = dout.
+    ``inputs`` holds the derivation's inputs: dout, gamma, xhat and inv_std.
 
     All three train-mode paths are fitted; in test mode only the direct path exists, so the
     others must have a coefficient of 0.
@@ -242,6 +243,7 @@ def _explain_dx(dx, want, mode, dout, gamma, xhat, inv_std) -> list[str]:
     from derivations.check import explain
     from nndl.lab.terms import batchnorm_dx_terms, batchnorm_terms
 
+    dout, gamma, xhat, inv_std = (inputs[name] for name in ("dout", "gamma", "xhat", "inv_std"))
     present = {term.path for term in batchnorm_terms(mode)}
     context = "" if mode == "train" else ": the running averages are constants"
     for dxhat, slip in (

@@ -1,5 +1,6 @@
 """The comparisons every check shares: an output against the right answer, and against the
-hypotheses about the mistake (what the output would be if that were the mistake)."""
+hypotheses about the mistake (what the output would be if that were the mistake); and a
+normalization's gradients (dx, dgamma, dbeta), for each of its backward passes."""
 
 from __future__ import annotations
 
@@ -56,6 +57,45 @@ def compare(name: str, got, want, hypotheses=None) -> list[str]:
         if matches(got, value):
             return [diagnosis]
     return [describe_difference(name, got, want)]
+
+
+def gradient_problems(grads, want, explain_dx, hypotheses) -> list[str]:
+    """Problems with one backward call's gradients: dx first, then dgamma and dbeta.
+
+    Inputs:
+    - grads: (dx, dgamma, dbeta) as the backward returned them
+    - want: dict "dx", "dgamma", "dbeta" -> the right answer
+    - explain_dx: function dx -> list of diagnoses, called only when dx is wrong
+    - hypotheses: dict "dgamma", "dbeta" -> that gradient's hypotheses, as for ``compare``
+
+    Returns:
+    - list of diagnoses, dx's first
+    """
+    dx, dgamma, dbeta = grads
+    problems = [] if matches(dx, want["dx"]) else list(explain_dx(dx))
+    for name, got in (("dgamma", dgamma), ("dbeta", dbeta)):
+        problems += compare(name, got, want[name], hypotheses[name])
+    return problems
+
+
+def backward_problems(backwards, dout, cache, want, explain_dx, hypotheses) -> list[str]:
+    """Problems with each backward pass of a layer (the staged one and the closed form), called
+    on the same cache and graded by ``gradient_problems``, each prefixed with the function's
+    name: "layernorm_backward_alt: dgamma is ...".
+
+    Inputs:
+    - backwards: dict function name -> backward(dout, cache) -> (dx, dgamma, dbeta)
+    - dout, cache: the arguments of every call (each call gets its own copy of dout)
+    - want, explain_dx, hypotheses: as for ``gradient_problems``
+
+    Returns:
+    - list of diagnoses, the first function's first
+    """
+    problems = []
+    for function, backward in backwards.items():
+        found = gradient_problems(backward(dout.copy(), cache), want, explain_dx, hypotheses)
+        problems += [f"{function}: {problem}" for problem in found]
+    return problems
 
 
 def _copies(*arrays):

@@ -11,9 +11,12 @@ witnesses use (``derivations.check.explain``); the other slips are hypotheses ab
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from nndl.lab.checks.compare import SEED, _copies, compare, matches
+from nndl.gradient_check import offset_and_scaled
+from nndl.lab.checks.compare import SEED, _copies, backward_problems, compare, matches
 
 EPS = 1e-2  # large enough that a misplaced eps shows
 GAMMA_SLIP = "dx uses dout where it needs dxhat = dout * gamma"
@@ -63,16 +66,6 @@ def _explain_dx(
     return compare("dx", dx, want, hypotheses)
 
 
-def _grads(backward, dout, cache):
-    """The gradients of one backward call, on a copy of dout."""
-    dx, dgamma, dbeta = backward(dout.copy(), cache)
-    return dx, dgamma, dbeta
-
-
-def _named(function: str, problems) -> list[str]:
-    return [f"{function}: {problem}" for problem in problems]
-
-
 # --------------------------------------------------------------------------------------------
 # Layer norm
 # --------------------------------------------------------------------------------------------
@@ -85,7 +78,8 @@ def check_layernorm(layernorm_forward, layernorm_backward, layernorm_backward_al
 
     rng = np.random.default_rng(SEED)
     n, d = 6, 5
-    x = rng.uniform(-3, 3, (n, 1)) + rng.uniform(0.05, 2, (n, 1)) * rng.standard_normal((n, d))
+    # Each example (row) has its own offset and scale: layer norm normalises over a row.
+    x = offset_and_scaled(rng, (n, d), offset=(-3, 3), scale=(0.05, 2), axis=0)
     gamma, beta, dout = rng.uniform(0.5, 2, d), rng.standard_normal(d), rng.standard_normal((n, d))
     xhat = _normalised(x, 1)
     out, cache = layernorm_forward(*_copies(x, gamma, beta), {"eps": EPS})
@@ -116,38 +110,28 @@ def check_layernorm(layernorm_forward, layernorm_backward, layernorm_backward_al
     over_the_batch = inv_std[:, None] * (
         dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0)
     )
-    for label, backward in (
-        ("layernorm_backward", layernorm_backward),
-        ("layernorm_backward_alt", layernorm_backward_alt),
-    ):
-        dx, dgamma, dbeta = _grads(backward, dout, cache)
-        found = []
-        if not matches(dx, want["dx"]):
-            hypotheses = {
-                "dx sums over the batch axis (axis 0) instead of the features (axis 1), as "
-                "batch norm's does": over_the_batch
-            }
-            found += _explain_dx(dx, want["dx"], derivation, inputs, hypotheses=hypotheses)
-        found += compare(
-            "dgamma",
-            dgamma,
-            want["dgamma"],
-            {
-                "dgamma of layer norm is summed over the features (axis 1): gamma scales a "
-                "feature, so sum over the batch (axis 0)": (dout * xhat).sum(axis=1),
-                "dgamma is not summed over the batch": dout * xhat,
-                "dgamma lacks the factor xhat (dgamma = sum of dout * xhat)": dout.sum(axis=0),
-            },
-        )
-        found += compare(
-            "dbeta",
-            dbeta,
-            want["dbeta"],
-            {
-                "dbeta of layer norm is summed over the features (axis 1): beta shifts a "
-                "feature, so sum over the batch (axis 0)": dout.sum(axis=1),
-                "dbeta is not summed over the batch": dout,
-            },
-        )
-        problems += _named(label, found)
-    return problems
+    dx_slips = {
+        "dx sums over the batch axis (axis 0) instead of the features (axis 1), as batch "
+        "norm's does": over_the_batch
+    }
+    backwards = {
+        "layernorm_backward": layernorm_backward,
+        "layernorm_backward_alt": layernorm_backward_alt,
+    }
+    explain_dx = partial(
+        _explain_dx, want=want["dx"], derivation=derivation, inputs=inputs, hypotheses=dx_slips
+    )
+    slips = {
+        "dgamma": {
+            "dgamma of layer norm is summed over the features (axis 1): gamma scales a "
+            "feature, so sum over the batch (axis 0)": (dout * xhat).sum(axis=1),
+            "dgamma is not summed over the batch": dout * xhat,
+            "dgamma lacks the factor xhat (dgamma = sum of dout * xhat)": dout.sum(axis=0),
+        },
+        "dbeta": {
+            "dbeta of layer norm is summed over the features (axis 1): beta shifts a "
+            "feature, so sum over the batch (axis 0)": dout.sum(axis=1),
+            "dbeta is not summed over the batch": dout,
+        },
+    }
+    return problems + backward_problems(backwards, dout, cache, want, explain_dx, slips)

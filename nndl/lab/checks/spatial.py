@@ -4,25 +4,20 @@ of ``nndl.lab.checks.normalization``."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from nndl.lab.checks.compare import SEED, _copies, compare, matches
-from nndl.lab.checks.normalization import (
-    EPS,
-    _explain_dx,
-    _grads,
-    _named,
-    _normalised,
-    _output_slips,
-)
+from nndl.gradient_check import offset_and_scaled
+from nndl.lab.checks.compare import SEED, _copies, backward_problems, compare, matches
+from nndl.lab.checks.normalization import EPS, _explain_dx, _normalised, _output_slips
 
 MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 
 
 def _images(rng, shape):
     """Images whose channels have different means and spreads, some small (so eps matters)."""
-    channel = (1, shape[1], 1, 1)
-    return rng.uniform(-3, 3, channel) + rng.uniform(0.05, 2, channel) * rng.standard_normal(shape)
+    return offset_and_scaled(rng, shape, offset=(-3, 3), scale=(0.05, 2), axis=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,6 +108,10 @@ def check_spatial_batchnorm(
     if problems:
         return problems
     derivation = spatial_batchnorm()
+    backwards = {
+        "spatial_batchnorm_backward": spatial_batchnorm_backward,
+        "spatial_batchnorm_backward_alt": spatial_batchnorm_backward_alt,
+    }
     per_channel = (slice(None), None, None)
     reported = set()
     for mode in ("train", "test"):
@@ -130,38 +129,35 @@ def check_spatial_batchnorm(
             want["dx"] = dout * (gamma * inv_std)[per_channel]
         expected = None if mode == "train" else [1, 0, 0]
         context = "" if mode == "train" else ": the running averages are constants"
-        for label, backward in (
-            ("spatial_batchnorm_backward", spatial_batchnorm_backward),
-            ("spatial_batchnorm_backward_alt", spatial_batchnorm_backward_alt),
-        ):
-            dx, dgamma, dbeta = _grads(backward, dout, cache)
-            found = []
-            if not matches(dx, want["dx"]):
-                hypotheses = {
-                    "dx is reshaped from (N·H·W, C) straight to (N, C, H, W): reshape to "
-                    "(N, H, W, C), then move the channels back with transpose(0, 3, 1, 2)": (
-                        _channels_last(want["dx"]).reshape(x.shape)
-                    )
-                }
-                found += _explain_dx(
-                    dx, want["dx"], derivation, inputs, None, expected, context, hypotheses
-                )
-            for name, value in (("dgamma", dout * xhat), ("dbeta", dout)):
-                found += compare(
-                    name,
-                    {"dgamma": dgamma, "dbeta": dbeta}[name],
-                    want[name],
-                    {
-                        f"{name} of spatial batch norm is summed over N only (axis 0): sum over "
-                        "N, H and W (axes 0, 2, 3)": value.sum(axis=0),
-                        f"{name} of spatial batch norm is summed over H and W only: sum over "
-                        "N, H and W (axes 0, 2, 3)": value.sum(axis=(2, 3)),
-                    },
-                )
-            # A slip already reported for train mode is not repeated for test mode.
-            found = [f for f in _named(label, found) if f not in reported]
-            reported.update(found)
-            problems += [f if mode == "train" else _in_test_mode(f) for f in found]
+        dx_slips = {
+            "dx is reshaped from (N·H·W, C) straight to (N, C, H, W): reshape to (N, H, W, C), "
+            "then move the channels back with transpose(0, 3, 1, 2)": (
+                _channels_last(want["dx"]).reshape(x.shape)
+            )
+        }
+        explain_dx = partial(
+            _explain_dx,
+            want=want["dx"],
+            derivation=derivation,
+            inputs=inputs,
+            expected=expected,
+            context=context,
+            hypotheses=dx_slips,
+        )
+        slips = {
+            name: {
+                f"{name} of spatial batch norm is summed over N only (axis 0): sum over "
+                "N, H and W (axes 0, 2, 3)": value.sum(axis=0),
+                f"{name} of spatial batch norm is summed over H and W only: sum over "
+                "N, H and W (axes 0, 2, 3)": value.sum(axis=(2, 3)),
+            }
+            for name, value in (("dgamma", dout * xhat), ("dbeta", dout))
+        }
+        found = backward_problems(backwards, dout, cache, want, explain_dx, slips)
+        # A slip already reported for train mode is not repeated for test mode.
+        found = [f for f in found if f not in reported]
+        reported.update(found)
+        problems += [f if mode == "train" else _in_test_mode(f) for f in found]
     return problems
 
 
@@ -245,28 +241,23 @@ def check_spatial_groupnorm(
         name: value.reshape(x.shape if name == "dx" else gamma.shape)
         for name, value in derivation.evaluate(derivation.closed_forms, inputs).items()
     }
-    for label, backward in (
-        ("spatial_groupnorm_backward", spatial_groupnorm_backward),
-        ("spatial_groupnorm_backward_alt", spatial_groupnorm_backward_alt),
-    ):
-        dx, dgamma, dbeta = _grads(backward, dout, cache)
-        found = []
-        if not matches(dx, want["dx"]):
-            found += _explain_dx(dx, want["dx"], derivation, inputs, layout=_grouped)
-        for name, got, value in (("dgamma", dgamma, dout * xhat), ("dbeta", dbeta, dout)):
-            found += compare(
-                name,
-                got,
-                want[name],
-                {
-                    f"{name} of group norm summed over the batch only (axis 0): its parameter "
-                    "belongs to a channel, so sum over the batch and the positions (axes 0, 2 "
-                    "and 3, keepdims=True)": value.sum(axis=0, keepdims=True),
-                    f"{name} of group norm summed over the positions only: sum over the batch "
-                    "too (axes 0, 2 and 3, keepdims=True)": value.sum(axis=(2, 3), keepdims=True),
-                    f"{name} has shape (C,): gamma and beta have shape (1, C, 1, 1), so keep the "
-                    "summed axes (keepdims=True)": value.sum(axis=PER_CHANNEL),
-                },
-            )
-        problems += _named(label, found)
-    return problems
+    backwards = {
+        "spatial_groupnorm_backward": spatial_groupnorm_backward,
+        "spatial_groupnorm_backward_alt": spatial_groupnorm_backward_alt,
+    }
+    explain_dx = partial(
+        _explain_dx, want=want["dx"], derivation=derivation, inputs=inputs, layout=_grouped
+    )
+    slips = {
+        name: {
+            f"{name} of group norm summed over the batch only (axis 0): its parameter "
+            "belongs to a channel, so sum over the batch and the positions (axes 0, 2 "
+            "and 3, keepdims=True)": value.sum(axis=0, keepdims=True),
+            f"{name} of group norm summed over the positions only: sum over the batch "
+            "too (axes 0, 2 and 3, keepdims=True)": value.sum(axis=(2, 3), keepdims=True),
+            f"{name} has shape (C,): gamma and beta have shape (1, C, 1, 1), so keep the "
+            "summed axes (keepdims=True)": value.sum(axis=PER_CHANNEL),
+        }
+        for name, value in (("dgamma", dout * xhat), ("dbeta", dout))
+    }
+    return problems + backward_problems(backwards, dout, cache, want, explain_dx, slips)
