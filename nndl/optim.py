@@ -160,8 +160,11 @@ def _state_array(rule, name, value, w):
 
 
 def _like(next_w, w):
-    """next_w in w's dtype: the rules promise it, whatever a rule's arithmetic did."""
-    return next_w if next_w.dtype == w.dtype else next_w.astype(w.dtype)
+    """next_w as an array in w's dtype: the rules promise it, whatever a rule's arithmetic did
+    (numpy's arithmetic on 0-d arrays returns scalars)."""
+    if type(next_w) is np.ndarray and next_w.dtype == w.dtype:
+        return next_w
+    return np.asarray(next_w).astype(w.dtype)
 
 
 def sgd(w, dw, config=None):
@@ -248,7 +251,7 @@ def adam(w, dw, config=None):
     t = config["t"] + 1
     # In place, into the state arrays (one pass over the array per line):
     #   m <- beta1 * m + (1 - beta1) * dw,  written  m <- m + (1 - beta1) * (dw - m)
-    scratch = dw - m
+    scratch = np.subtract(dw, m, out=np.empty_like(m))  # an array, even for a 0-d parameter
     scratch *= 1 - beta1
     m += scratch
     #   v <- beta2 * v + (1 - beta2) * dw**2,  written  v <- v + (1 - beta2) * (dw**2 - v)

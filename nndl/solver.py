@@ -38,6 +38,7 @@ from tqdm import tqdm
 from nndl import checkpoint, optim
 from nndl.arguments import require_int, require_number, seeded_or_global_rng
 from nndl.checkpoint import DATA_KEYS, CheckpointError, read_checkpoint, write_checkpoint
+from nndl.parameter_update import ParameterUpdate
 
 __all__ = ["CheckpointError", "Solver", "read_checkpoint", "write_checkpoint"]
 
@@ -140,6 +141,7 @@ class Solver:
         self.best_val_acc, self.best_params = 0.0, {}
         self.best_bn_stats = []  # the batch-norm running averages that go with best_params
         self.optim_configs = {name: dict(self.optim_config) for name in model.params}
+        self._update = ParameterUpdate(self.update_rule)  # the small parameters in one call
 
     def train(self):
         """Train until num_epochs epochs are complete or the run diverges.
@@ -192,12 +194,9 @@ class Solver:
             return loss, f"loss became {loss}"
         if missing := self.model.params.keys() - grads.keys():
             raise KeyError(f"model.loss returned no gradient for parameters {sorted(missing)}")
-        updated = {}
-        for name, w in self.model.params.items():
-            config = self.optim_configs[name]
-            updated[name], self.optim_configs[name] = self.update_rule(w, grads[name], config)
-            if not np.isfinite(updated[name]).all():
-                return loss, f"the update made {name} inf or nan"
+        updated, bad = self._update(self.model.params, grads, self.optim_configs)
+        if bad is not None:
+            return loss, f"the update made {bad} inf or nan"
         self.model.params.update(updated)
         return loss, None
 

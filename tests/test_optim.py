@@ -5,7 +5,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nndl.optim import HYPERPARAMETERS, UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum
+from nndl.optim import (
+    HYPERPARAMETERS,
+    UPDATE_RULES,
+    adam,
+    rmsprop,
+    sgd,
+    sgd_momentum,
+)
+from nndl.parameter_update import ParameterUpdate
 from tests.strategies import not_numbers
 
 pytestmark = pytest.mark.optim
@@ -267,3 +275,115 @@ def test_config_is_checked_once_then_only_used():
     adam(W, DW, config)
     assert config["checked"] is True, "the first call did not mark the config checked"
     assert type(config["learning_rate"]) is float
+
+
+# ParameterUpdate: all of a model's parameters in one step, the small ones in one call ------------
+
+SHAPES = {"W1": (80, 60), "b1": (60,), "gamma1": (60,), "W2": (60, 10), "b2": (10,), "c": ()}
+
+
+def model_arrays(seed, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    return {name: np.array(rng.standard_normal(shape), dtype) for name, shape in SHAPES.items()}
+
+
+def train_steps(step, rule, num_steps, grad_dtype=np.float32):
+    """Parameters and configs after num_steps steps of step(params, grads, configs), with a new
+    gradient at each step; a step returns (updated, bad)."""
+    params, configs = model_arrays(0), {name: {"learning_rate": 1e-2} for name in SHAPES}
+    for seed in range(1, num_steps + 1):
+        updated, bad = step(params, model_arrays(seed, grad_dtype), configs)
+        assert bad is None
+        params.update(updated)
+    return params, configs
+
+
+def one_call_each(rule):
+    def step(params, grads, configs):
+        updated = {}
+        for name, w in params.items():
+            updated[name], configs[name] = rule(w, grads[name], configs[name])
+        return updated, None
+
+    return step
+
+
+@pytest.mark.parametrize("grad_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_parameter_update_gives_the_numbers_of_one_call_per_parameter(rule, grad_dtype):
+    update = ParameterUpdate(rule)
+    grouped, grouped_configs = train_steps(update, rule, 4, grad_dtype)
+    assert update._group is not None and len(update._group[0]) == 5, "the small ones not grouped"
+    each, each_configs = train_steps(one_call_each(rule), rule, 4, grad_dtype)
+    for name in SHAPES:
+        assert grouped[name].dtype == np.float32 and grouped[name].shape == SHAPES[name]
+        assert np.array_equal(grouped[name], each[name]), f"{name} differs from one call each"
+        assert grouped_configs[name].keys() == each_configs[name].keys()
+        for key, value in each_configs[name].items():  # each parameter's own state, in place
+            assert np.array_equal(grouped_configs[name][key], value), (name, key)
+
+
+def test_parameter_update_regroups_when_a_config_is_replaced_as_a_resume_does():
+    update, each = ParameterUpdate(adam), one_call_each(adam)
+    (params_a, configs_a), (params_b, configs_b) = (train_steps(s, adam, 3) for s in (update, each))
+    # A resumed Solver's configs are new dicts with new arrays, equal to the old ones.
+    configs_a = {
+        name: {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in config.items()}
+        for name, config in configs_a.items()
+    }
+    for seed in (7, 8):
+        grads = model_arrays(seed)
+        for params, configs, step in ((params_a, configs_a, update), (params_b, configs_b, each)):
+            params.update(step(params, grads, configs)[0])
+    for name in SHAPES:
+        assert np.array_equal(params_a[name], params_b[name]), name
+        assert configs_a[name]["t"] == configs_b[name]["t"] == 5
+
+
+def test_parameter_update_names_the_first_parameter_that_became_inf_or_nan():
+    update = ParameterUpdate(sgd)
+    params, configs = model_arrays(0), {name: {"learning_rate": 1.0} for name in SHAPES}
+    params.update(update(params, model_arrays(1), configs)[0])
+    grads = model_arrays(2)
+    grads["gamma1"][3] = np.inf  # in the group
+    grads["W2"][0, 0] = np.nan  # also in the group, but later
+    updated, bad = update(params, grads, configs)
+    assert bad == "gamma1"
+    grads = model_arrays(2)
+    grads["W1"][0, 0] = np.inf  # the one parameter updated on its own, and the first
+    assert update(params, grads, configs)[1] == "W1"
+
+
+def test_parameter_update_calls_a_custom_rule_once_per_parameter():
+    calls = []
+
+    def halve(w, dw, config):
+        calls.append(w.shape)
+        return w / 2, config
+
+    params = model_arrays(0)
+    updated, bad = ParameterUpdate(halve)(params, params, {name: {} for name in SHAPES})
+    assert sorted(calls, key=str) == sorted(SHAPES.values(), key=str) and bad is None
+    assert all(np.array_equal(updated[name], params[name] / 2) for name in SHAPES)
+
+
+def test_parameter_update_keeps_configs_that_disagree_apart():
+    update, results = ParameterUpdate(adam), []
+    for step in (update, one_call_each(adam)):
+        params, configs = model_arrays(0), {name: {"learning_rate": 1e-2} for name in SHAPES}
+        configs["b1"]["learning_rate"] = 0.5  # its own learning rate: not in the group
+        for seed in (1, 2, 3):
+            params.update(step(params, model_arrays(seed), configs)[0])
+        results.append(params)
+    assert "b1" not in update._group[4] and "b2" in update._group[4]
+    for name in SHAPES:
+        assert np.array_equal(results[0][name], results[1][name]), name
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES.values())
+def test_update_rule_accepts_a_zero_dimensional_parameter(rule):
+    w, config = np.array(1.0, np.float32), {"learning_rate": 0.1}
+    for _ in range(2):  # the second step takes the first one's output and state
+        w, config = rule(w, np.array(0.5, np.float32), config)
+        assert type(w) is np.ndarray and w.shape == () and w.dtype == np.float32
+    assert w < 1.0
