@@ -12,12 +12,13 @@ Instructor-only, like the catalogues.
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain, zip_longest
 from pathlib import Path
 
 import pytest
 
-from nndl.lab import TASKS, check_task
+from nndl.lab import TASKS, TaskResult, check_task
 from nndl.lab.student import project_root
 from tests.instructor import correct_implementations, wrong_implementations
 from tests.instructor.substitute import substituted
@@ -56,19 +57,43 @@ def specs_of(task: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def student_tests(tmp_path_factory):
-    """The student-facing tests' result for an entry (``substitute.grade``'s record): the first
-    time an entry of a task is asked for, every entry of that task is graded, in one process."""
+def student_tests(request, tmp_path_factory):
+    """The student-facing tests' result for an entry (``substitute.grade``'s record). The first
+    time one is asked for, every entry of each task that this session's tests ask about is
+    graded: a task's entries in one process, two such processes at a time (each its own
+    Python, independent of the other)."""
     graded: dict[str, dict] = {}
+
+    def grade_task(task: str) -> list[dict]:
+        results = tmp_path_factory.mktemp(task) / "results.json"
+        return grade_in_one_process(specs_of(task), results)
 
     def result(entry) -> dict:
         if entry.name not in graded:
-            results = tmp_path_factory.mktemp(entry.task) / "results.json"
-            for record in grade_in_one_process(specs_of(entry.task), results):
-                graded[record["spec"].partition(":")[2]] = record
+            asked = {
+                item.callspec.params["entry"].task
+                for item in request.session.items
+                if item.module is request.module
+                and "entry" in getattr(getattr(item, "callspec", None), "params", {})
+            }
+            tasks = sorted(asked | {entry.task}, key=list(TASKS).index)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for records in pool.map(grade_task, tasks):
+                    graded.update((record["spec"].partition(":")[2], record) for record in records)
         return graded[entry.name]
 
     return result
+
+
+_LAB: dict[str, TaskResult] = {}
+
+
+def lab_result(entry) -> TaskResult:
+    """``nndl lab check``'s result on ``entry``: computed once, read by both tests below."""
+    if entry.name not in _LAB:
+        with substituted(entry):
+            _LAB[entry.name] = check_task(entry.task)
+    return _LAB[entry.name]
 
 
 def test_the_correct_catalogue_has_at_least_15_entries_and_covers_every_task():
@@ -81,8 +106,7 @@ def test_the_correct_catalogue_has_at_least_15_entries_and_covers_every_task():
 
 @pytest.mark.parametrize("entry", CORRECT)
 def test_a_correct_implementation_passes_its_lab_check(entry):
-    with substituted(entry):
-        result = check_task(entry.task)
+    result = lab_result(entry)
     assert result.passed, result.line()
 
 
@@ -90,8 +114,7 @@ def test_a_correct_implementation_passes_its_lab_check(entry):
 @pytest.mark.parametrize("entry", BOTH)
 def test_lab_check_and_the_tasks_tests_give_the_same_verdict(entry, student_tests):
     kind = "correct" if entry in correct_implementations.CATALOGUE else "wrong"
-    with substituted(entry):
-        lab = check_task(entry.task).passed
+    lab = lab_result(entry).passed
     tests = student_tests(entry)
     assert tests["returncode"] in (0, 1), tests["output"]
     assert not tests["stale"], f"these test modules kept the solution's code: {tests['stale']}"
