@@ -271,11 +271,19 @@ def test_each_chapter_runs_up_to_the_first_unimplemented_function_and_stops_ther
 
 @pytest.mark.slow
 def test_the_copys_whole_test_suite_passes_once_every_solution_is_filled_in(student_copy, tmp_path):
+    """The copy's ``pytest`` over its tests/; its chapters (book/, run by nbval-lax in the copy)
+    are not run again here: filled in, they are the instructor's chapters cell for cell, run
+    against the instructor's nndl and derivations byte for byte
+    (test_filling_the_solutions_back_gives_the_instructors_files_byte_for_byte), and this
+    suite's nbval runs those chapters with that code and compares every output, which the
+    copy's nbval-lax, without outputs, does not."""
     copy, _ = student_copy
     filled = tmp_path / "filled"
     shutil.copytree(copy, filled)
     fill_solutions(filled, ROOT)
-    result = run_in(filled, "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=1800)
+    pyproject = (filled / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'testpaths = ["tests", "book"]' in pyproject, "the copy's suite: tests/ and book/"
+    result = run_in(filled, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", timeout=1800)
     summary = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
