@@ -27,7 +27,6 @@ import resource
 import time
 
 import numpy as np
-from benchtools import Target, print_conditions, print_ratios
 from threadpoolctl import threadpool_limits
 
 from nndl.data import DatasetError, load_training_subset
@@ -215,6 +214,11 @@ def load(dataset):
 
 
 def main(argv=None):
+    # Imported here, not at the top: the sweep's worker processes (started with "spawn") import
+    # this module again, and benchtools would load torch into each of them, over a second of CPU
+    # before its first task that the sweep's time would count against nndl.
+    from benchtools import Target, print_conditions, print_ratios
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["auto", "cifar10", "digits"], default="auto")
     parser.add_argument(
