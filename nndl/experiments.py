@@ -268,6 +268,10 @@ def sweep(function: Callable, arguments: Iterable[Mapping], executor: Executor |
     carries a token for it; on an executor passed in, every task carries its own arguments
     (a ``DataSpec`` is then loaded once per worker process).
 
+    From a script, call it under ``if __name__ == "__main__":``: a default worker is a fresh
+    Python that imports the script again (without running that block), and with it whatever the
+    script imports at its top.
+
     Returns:
     - the list of results, in the order of ``arguments``
     """
