@@ -3,7 +3,8 @@
 Every rule has the interface ``next_w, config = rule(w, dw, config)``:
 
 Inputs:
-- w: A floating-point numpy array of parameters, of any shape.
+- w: A float32 or float64 numpy array of parameters, of any shape (float16, as everywhere in
+  nndl, is refused).
 - dw: A numpy array of the same shape as w: the gradient of the loss with respect to w (another
   dtype is converted to w's).
 - config: A dict of hyper-parameters (learning rate, momentum, ...) and of the state the rule keeps
@@ -139,15 +140,20 @@ def _with_defaults(rule, config, w, dw):
 
 
 def _check_arrays(rule, w, dw):
-    if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
+    if not isinstance(w, np.ndarray) or w.dtype not in (np.float32, np.float64):
+        hint = ""
+        if isinstance(w, np.ndarray) and w.dtype == np.float16:
+            hint = " (float16 has too few digits for small steps: Adam's epsilon, 1e-8, is 0 in it)"
         raise TypeError(
-            f"{rule}: w must be a floating-point numpy array, got {type(w).__name__}"
+            f"{rule}: w must be a floating-point numpy array (float32 or float64), got "
+            f"{type(w).__name__}"
             + (f" of dtype {w.dtype}" if isinstance(w, np.ndarray) else "")
+            + hint
         )
     if not isinstance(dw, np.ndarray) or dw.dtype.kind not in "fiu":
         raise TypeError(f"{rule}: dw must be a numeric numpy array, got {type(dw).__name__}")
     if dw.shape != w.shape:
-        raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}")
+        raise ValueError(f"{rule}: dw has shape {dw.shape} but w has shape {w.shape}")
 
 
 def _state_array(rule, name, value, w):

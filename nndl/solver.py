@@ -242,6 +242,7 @@ class Solver:
         - acc: A float in [0, 1].
         """
         X, y = _check_split("X", "y", X, y)
+        _check_label_range("y", y, getattr(self.model, "num_classes", None))
         num_samples = require_int("num_samples", num_samples, minimum=1, none=True)
         batch_size = require_int("batch_size", batch_size, minimum=1, none=True)
         return accuracy(self.model, X, y, num_samples, self.rng, batch_size)
@@ -314,21 +315,27 @@ def _check_data(data, num_classes=None):
             raise ValueError(
                 f"X_{split} has NaN or infinite values in {bad} of {X.shape[0]} samples"
             )
-        # A label out of range would crash the loss in training, and count as wrong in validation.
-        low, high = int(y.min()), int(y.max())
-        if low < 0 or (num_classes is not None and high >= num_classes):
-            expected = (
-                f"0..{num_classes - 1} (the model's num_classes is {num_classes})"
-                if num_classes is not None
-                else ">= 0"
-            )
-            raise ValueError(
-                f"y_{split} must hold class labels {expected}, got labels from {low} to {high}"
-            )
+        _check_label_range(f"y_{split}", y, num_classes)
     if data["X_val"].shape[1:] != data["X_train"].shape[1:]:
         raise ValueError(
             f"X_val samples have shape {data['X_val'].shape[1:]} "
             f"but X_train samples have shape {data['X_train'].shape[1:]}"
+        )
+
+
+def _check_label_range(y_name, y, num_classes=None):
+    """Raise an error naming y unless its labels are classes of the model (>= 0 when it does not
+    say how many it has): a label out of range would crash the loss in training, and count as a
+    wrong prediction in an accuracy."""
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or (num_classes is not None and high >= num_classes):
+        expected = (
+            f"0..{num_classes - 1} (the model's num_classes is {num_classes})"
+            if num_classes is not None
+            else ">= 0"
+        )
+        raise ValueError(
+            f"{y_name} must hold class labels {expected}, got labels from {low} to {high}"
         )
 
 

@@ -357,6 +357,17 @@ def test_labels_out_of_the_models_range_are_refused_when_the_solver_is_made(spli
         Solver(model, data)
 
 
+@pytest.mark.parametrize("label, low, high", [(3, 0, 3), (-1, -1, 2)])
+def test_check_accuracy_refuses_labels_out_of_the_models_range(label, low, high):
+    # Counted as wrong predictions, they would give a low accuracy and no hint why.
+    data = make_data()
+    solver = Solver(FullyConnectedNet([5], input_dim=6, num_classes=3, seed=0), data)
+    y = data["y_val"].copy()
+    y[7] = label
+    with pytest.raises(ValueError, match=f"y must hold class labels 0..2 .* from {low} to {high}"):
+        solver.check_accuracy(data["X_val"], y)
+
+
 def test_negative_labels_are_refused_for_a_model_without_num_classes():
     data = make_data()
     data["y_train"][3] = -2
