@@ -61,11 +61,19 @@ def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float
     N, D = x.shape
     check_shape("gamma", layer, gamma, (D,), match=("x", x))
     check_shape("beta", layer, beta, (D,), match=("x", x))
+    return check_bn_param(layer, bn_param, x, N, D)
+
+
+def check_bn_param(layer, bn_param, x, N, D) -> tuple[str, float, float]:
+    """Check bn_param for an input x that holds N examples of D features (its keys, mode, eps,
+    momentum, and running statistics of shape (D,)); return the mode, eps and momentum.
+    ``layer`` is the function that the messages name: spatial batch norm checks its bn_param
+    under its own name before handing it to batchnorm_forward."""
+    symbolic = x.dtype == object
     check_param_dict(layer, "bn_param", bn_param, BN_PARAM_KEYS)
     mode = check_mode(layer, "bn_param['mode']", bn_param.get("mode", "train"), BN_MODES)
     if mode == "train" and N < 1:
         raise ValueError(f"{layer}: train mode needs at least one example, got N = {N}")
-    symbolic = x.dtype == object
     eps = check_number(
         "bn_param['eps']", layer, bn_param.get("eps", DEFAULT_EPS), 0, np.inf, "()", symbolic
     )

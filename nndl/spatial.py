@@ -25,6 +25,7 @@ from nndl.batchnorm import (
     batchnorm_backward,
     batchnorm_backward_alt,
     batchnorm_forward,
+    check_bn_param,
 )
 from nndl.layernorm import (
     BLOCK_BYTES,
@@ -95,7 +96,10 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     - out: array of shape (N, C, H, W)
     - cache: a ``SpatialBatchNormCache`` for the backward pass
     """
-    _check_images("spatial_batchnorm_forward", x, gamma, beta, lambda C: (C,))
+    layer = "spatial_batchnorm_forward"
+    _check_images(layer, x, gamma, beta, lambda C: (C,))
+    N, C, H, W = x.shape
+    check_bn_param(layer, bn_param, x, N * H * W, C)  # errors name this layer, not batch norm's
     ### BEGIN SOLUTION
     out, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)
     out = _channels_first(out, x.shape)

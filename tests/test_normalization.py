@@ -498,3 +498,22 @@ def test_image_layers_reject_bad_shapes_and_params_naming_them():
         TypeError, match=r"spatial_groupnorm_backward: cache must be the GroupNormCache"
     ):
         layers.spatial_groupnorm_backward(np.zeros(x.shape), cache)
+
+
+@pytest.mark.parametrize(
+    ("bn_param", "message"),
+    [
+        ({"mometum": 0.9}, r"bn_param has an unknown key 'mometum' \(did you mean 'momentum'\?\)"),
+        ({"mode": "eval"}, r"bn_param\['mode'\] must be 'train' or 'test', got 'eval'"),
+        ({"eps": 0.0}, r"bn_param\['eps'\] must be a finite number in \(0, inf\), got 0.0"),
+        (
+            {"mode": "test", "running_mean": np.zeros(4), "running_var": np.ones(3)},
+            r"bn_param\['running_var'\] must have shape \(4,\) to match x of shape \(2, 4, 3, 3\)",
+        ),
+    ],
+)
+def test_spatial_batch_norm_names_itself_for_a_bad_bn_param(bn_param, message):
+    # Not batchnorm_forward, which it hands the (N·H·W, C) rows to: the caller never called that.
+    x, gamma = np.zeros((2, 4, 3, 3)), np.ones(4)
+    with pytest.raises(ValueError, match=rf"^spatial_batchnorm_forward: {message}"):
+        layers.spatial_batchnorm_forward(x, gamma, 0 * gamma, bn_param)
