@@ -16,7 +16,7 @@ Example::
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
                     num_epochs=10, batch_size=100, seed=0)
     solver.train()
-    solver.status            # "finished", or "diverged" (see solver.message)
+    solver.status            # "finished", or "diverged", "failed" (see solver.message)
     solver.best_val_acc      # model.params (and bn_params' running averages) now hold the
                              # parameters that reached it
 
@@ -30,6 +30,7 @@ run that was never stopped.
 from __future__ import annotations
 
 import logging
+import math
 import os
 
 import numpy as np
@@ -64,8 +65,11 @@ class Solver:
     best parameters.
 
     Attributes after train():
-    - status: "ready" before train(), then "finished", or "diverged" if the loss became inf or nan.
-    - message: A sentence explaining a "diverged" status ("" otherwise).
+    - status: "ready" before train(), "running" during it, then "finished"; "diverged" if a loss,
+      running average, gradient or update became inf or nan; "failed" if train() raised (a
+      checkpoint could not be written, say); "interrupted" after Ctrl-C.
+    - message: A sentence explaining any status but "finished" ("" then): the first non-finite
+      value and the iteration, or the error.
     - loss_history: Minibatch loss of every iteration (a diverged run ends with the failed step's).
     - train_acc_history, val_acc_history: Accuracies at each check.
     - best_val_acc, best_params: The best validation accuracy and the parameters that reached it.
@@ -104,7 +108,7 @@ class Solver:
         - optim_config: Dict of hyper-parameters for the update rule (e.g. learning_rate); each
           parameter gets its own copy, which also holds that parameter's optimiser state.
         - lr_decay: The learning rate is multiplied by this after every epoch.
-        - batch_size: Number of samples per minibatch.
+        - batch_size: Number of samples per minibatch (at least 2 for a model with batch norm).
         - num_epochs: Number of epochs to train for; an epoch is N_train // batch_size iterations.
         - num_train_samples: Number of training samples to check accuracy on (None: all).
         - num_val_samples: Number of validation samples to check accuracy on (None: all).
@@ -125,7 +129,7 @@ class Solver:
         self.update_rule, self.update_rule_name = _resolve_update_rule(update_rule)
         self.optim_config = _check_optim_config(self.update_rule_name, optim_config)
         self.lr_decay = require_number("lr_decay", lr_decay, 0, low_open=True)
-        self.batch_size = require_int("batch_size", batch_size, minimum=1)
+        self.batch_size = _check_batch_size(model, batch_size)
         self.num_epochs = require_int("num_epochs", num_epochs, minimum=0)
         self.num_train_samples = require_int("num_train_samples", num_train_samples, 1, none=True)
         self.num_val_samples = require_int("num_val_samples", num_val_samples, 1, none=True)
@@ -151,23 +155,34 @@ class Solver:
         averages by those of the same moment (best_bn_stats).
         """
         num_iterations = self.num_epochs * self.iterations_per_epoch
-        self.status = "running"
+        self.status, self.message = "running", ""
         # A diverging run overflows in some layer before its loss is inf or nan: rather than numpy's
-        # warnings from in there, each step checks the loss and new parameters (one clear message).
+        # warnings from in there, each step checks the loss, the running averages and the new
+        # parameters (one clear message).
         progress = tqdm(total=num_iterations, initial=self.iteration, disable=not self.verbose)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), progress:
-            while self.iteration < num_iterations:
-                loss, trouble = self._step()
-                self.loss_history.append(loss)
-                if trouble:
-                    where = f"at iteration {self.iteration + 1} (epoch {self.epoch + 1})"
-                    self.status, self.message = "diverged", f"{trouble} {where}; {ADVICE}"
-                    break
-                self.iteration += 1
-                progress.update()
-                if self.iteration % self.print_every == 0:
-                    progress.set_postfix(loss=f"{loss:.4g}")
-                self._end_of_iteration()
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"), progress:
+                while self.iteration < num_iterations:
+                    loss, trouble = self._step()
+                    self.loss_history.append(loss)
+                    if trouble:
+                        where = f"at iteration {self.iteration + 1} (epoch {self.epoch + 1})"
+                        self.status, self.message = "diverged", trouble.replace("{where}", where)
+                        break
+                    self.iteration += 1
+                    progress.update()
+                    if self.iteration % self.print_every == 0:
+                        progress.set_postfix(loss=f"{loss:.4g}")
+                    self._end_of_iteration()
+        except BaseException as error:
+            # A failed checkpoint write (a full disk), an error in the model, Ctrl-C: the status
+            # says so, and the model keeps the parameters of the last complete iteration.
+            self.status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            self.message = (
+                f"{type(error).__name__} after iteration {self.iteration} "
+                f"(epoch {self.epoch}): {error}"
+            )
+            raise
         if self.status == "diverged":
             # Logged only now, so that the message does not garble the progress bar.
             logger.warning("training stopped: %s", self.message)
@@ -184,19 +199,20 @@ class Solver:
 
         Returns:
         - loss: The minibatch loss, a float.
-        - trouble: None, or what became inf or nan; the parameters are then left as they were, so
-          that the model never holds non-finite values.
+        - trouble: None, or a message (with a ``{where}`` to fill in) naming the first value that
+          became inf or nan and why; the parameters are then left as they were, so that the
+          Solver never writes a non-finite value into the model.
         """
         batch = self.rng.choice(self.X_train.shape[0], self.batch_size)
         loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
         loss = float(loss)
-        if not np.isfinite(loss):
-            return loss, f"loss became {loss}"
+        if not math.isfinite(loss) or not _finite_statistics(self.model):
+            return loss, diagnose(self.model, loss, grads, self.X_train)
         if missing := self.model.params.keys() - grads.keys():
             raise KeyError(f"model.loss returned no gradient for parameters {sorted(missing)}")
         updated, bad = self._update(self.model.params, grads, self.optim_configs)
         if bad is not None:
-            return loss, f"the update made {bad} inf or nan"
+            return loss, diagnose(self.model, loss, grads, update=(bad, updated[bad]))
         self.model.params.update(updated)
         return loss, None
 
@@ -277,6 +293,90 @@ def accuracy(model, X, y, num_samples=None, rng=None, batch_size=None):
         subset = rng.choice(X.shape[0], num_samples, replace=False)
         X, y = X[subset], y[subset]
     return float(np.mean(predict(model, X, batch_size) == y))
+
+
+def _finite_statistics(model):
+    """Whether every running variance (or mean, where a layer keeps no variance) of
+    model.bn_params is finite. A mean that overflows makes its variance inf or nan too, and one
+    sum in float64 (which no float32 value overflows) costs less than a check per array."""
+    stats = [
+        bn_param.get("running_var", bn_param.get("running_mean"))
+        for bn_param in getattr(model, "bn_params", ())
+    ]
+    stats = [value for value in stats if value is not None]
+    if not stats:
+        return True
+    if math.isfinite(np.concatenate([np.ravel(v) for v in stats], dtype=np.float64).sum()):
+        return True
+    # A float64 variance near its largest value can overflow the sum: look at each value.
+    return all(np.isfinite(value).all() for value in stats)
+
+
+def diagnose(model, loss, grads=None, X=None, update=None):
+    """Why a training step failed, as a message with a ``{where}`` for the iteration: the first
+    non-finite value in the order the step makes them (the parameters it starts from, the
+    running averages of its forward pass, the gradients of its backward pass, the update's new
+    values). The learning rate is blamed only where everything before was finite.
+
+    Inputs:
+    - model: the model after the failed step's forward and backward passes
+    - loss: the step's loss
+    - grads: the step's gradients (None if there are none)
+    - X: the training inputs, to say how large they are when a statistic overflows
+    - update: (name, new values) of the first parameter the update made non-finite, or None
+    """
+    where = "{where}"
+    for name, w in model.params.items():
+        if not np.isfinite(w).all():
+            return (
+                f"parameter {name!r} holds {_non_finite(w)} {where} (the loss became {loss}); "
+                "the Solver never writes a non-finite value, so it was there before train() or "
+                "was put there from outside"
+            )
+    for i, bn_param in enumerate(getattr(model, "bn_params", ())):
+        for key in ("running_mean", "running_var"):
+            value = bn_param.get(key)
+            if value is not None and not np.isfinite(value).all():
+                inputs = "" if X is None else f"the inputs reach |x| = {np.abs(X).max():.3g}, "
+                return (
+                    f"bn_params[{i}][{key!r}] became non-finite ({_non_finite(value)}) {where}: "
+                    f"the batch's statistics overflowed {np.asarray(value).dtype} ({inputs}the "
+                    f"weights |w| = {_largest(model.params):.3g}); scale the inputs (subtract "
+                    f"the mean image, divide by the standard deviation) or {ADVICE}"
+                )
+    if grads is not None and math.isfinite(loss):
+        for name in model.params:
+            dw = grads.get(name)
+            if dw is not None and not np.isfinite(dw).all():
+                return (
+                    f"the gradient of {name!r} holds {_non_finite(dw)} {where}, though the "
+                    f"parameters and the loss ({loss:.4g}) are finite: the model's backward pass "
+                    "produced it"
+                )
+    if update is not None:
+        name, w = update
+        return (
+            f"the update rule made {name!r} non-finite ({_non_finite(w)}) {where} from a finite "
+            f"gradient (largest |d{name}| = {np.abs(grads[name]).max():.3g}): the step was too "
+            f"large; {ADVICE}"
+        )
+    return (
+        f"the loss became {loss} {where} with finite parameters and running averages (the "
+        f"largest |w| is {_largest(model.params):.3g}): the forward pass overflowed, the run "
+        f"diverged; {ADVICE}"
+    )
+
+
+def _largest(params):
+    return max((float(np.abs(w).max()) for w in params.values() if w.size), default=0.0)
+
+
+def _non_finite(value):
+    value = np.asarray(value)
+    nan = int(np.count_nonzero(np.isnan(value)))
+    inf = int(np.count_nonzero(np.isinf(value)))
+    parts = [f"{nan} NaN" if nan else "", f"{inf} infinite" if inf else ""]
+    return f"{' and '.join(p for p in parts if p)} of {value.size} values"
 
 
 def running_statistics(model):
@@ -373,6 +473,20 @@ def _check_optim_config(rule, optim_config):
     if optim_config is None or isinstance(optim_config, dict):
         return dict(optim_config or {})
     raise TypeError(f"optim_config must be a dict or None, got {type(optim_config).__name__}")
+
+
+def _check_batch_size(model, batch_size):
+    """batch_size as an int >= 1; 1 is refused for a model that batch-normalises in training."""
+    batch_size = require_int("batch_size", batch_size, minimum=1)
+    if batch_size == 1 and getattr(model, "normalization", None) == "batchnorm":
+        raise ValueError(
+            "batch_size must be at least 2 for a model with batch normalization, got 1: the "
+            "variance of a batch of one example is 0, so batch norm outputs beta whatever the "
+            "input and no gradient reaches the layers below it (the network cannot learn). Use "
+            "batch_size >= 2 (CS231n trains with 50 to 200), or layer norm, which normalises "
+            "each example over its own features"
+        )
+    return batch_size
 
 
 def _check_path(name, path):

@@ -212,8 +212,9 @@ def test_nan_loss_is_reported_with_iteration_epoch_and_hint(caplog):
     with caplog.at_level(logging.WARNING, logger="nndl.solver"):
         solver.train()
     assert solver.status == "diverged", "a nan loss does not stop the run"
-    expected = "loss became nan at iteration 8 (epoch 2); try a smaller learning rate"
-    assert solver.message.startswith(expected), "the message lacks iteration, epoch or hint"
+    expected = "the loss became nan at iteration 8 (epoch 2) with finite parameters"
+    assert solver.message.startswith(expected), "the message lacks iteration or epoch"
+    assert solver.message.endswith("try a smaller learning rate or weight scale")
     assert expected in caplog.text
     assert solver.iteration == 7 and len(solver.loss_history) == 8
     assert np.isnan(solver.loss_history[-1])
@@ -230,6 +231,129 @@ def test_exploding_network_stops_quietly_as_diverged(no_warnings):
     assert "try a smaller learning rate or weight scale" in solver.message
     # The parameters of the best check before the explosion are back in the model.
     assert all(np.all(np.isfinite(w)) for w in model.params.values()), "non-finite parameters"
+
+
+def _net(**options):
+    return FullyConnectedNet([10, 10], input_dim=8, num_classes=3, seed=0, **options)
+
+
+DATA8 = make_data(num_train=100, num_val=20, input_dim=8, num_classes=3)
+
+
+def test_infinite_running_variances_stop_the_run_naming_the_statistic(no_warnings):
+    # The issue's case: SGD at a huge learning rate; the loss stays finite (xhat is 0 where the
+    # variance is inf), so only the running averages tell.
+    model = _net(use_batchnorm=True)
+    solver = Solver(model, DATA8, optim_config={"learning_rate": 1e30}, batch_size=20,
+                    verbose=False, seed=0)  # fmt: skip
+    solver.train()
+    assert solver.status == "diverged"
+    assert solver.message.startswith("bn_params[0]['running_var'] became non-finite")
+    assert (
+        "at iteration 2 (epoch 1)" in solver.message and "weights |w| = 2.88e+29" in solver.message
+    )
+    # The running averages of the best moment are back in the model.
+    assert all(np.isfinite(bn["running_var"]).all() for bn in model.bn_params)
+
+
+def test_features_that_overflow_float32_variances_stop_the_run_at_the_first_iteration():
+    huge = {k: v.astype(np.float32) * 1e20 if k[0] == "X" else v for k, v in DATA8.items()}
+    solver = Solver(_net(use_batchnorm=True), huge, batch_size=20, verbose=False, seed=0)
+    solver.train()
+    assert solver.status == "diverged" and solver.iteration == 0
+    assert "overflowed float32 (the inputs reach |x| = 3.9e+20" in solver.message
+    assert "scale the inputs" in solver.message
+
+
+def test_a_nan_put_into_a_weight_is_named_not_blamed_on_the_learning_rate():
+    model = _net()
+    model.params["W2"][3, 4] = np.nan
+    solver = Solver(model, DATA8, batch_size=20, verbose=False, seed=0)
+    solver.train()
+    assert solver.status == "diverged"
+    assert solver.message.startswith("parameter 'W2' holds 1 NaN of 100 values at iteration 1")
+    assert "learning rate" not in solver.message
+
+
+class NanGradient(TinyClassifier):
+    """TinyClassifier whose backward pass puts a NaN into the gradient of b at its 5th call."""
+
+    calls = 0
+
+    def loss(self, X, y=None):
+        if y is None:
+            return super().loss(X)
+        self.calls += 1
+        loss, grads = super().loss(X, y)
+        if self.calls == 5:
+            grads["b"] = grads["b"].copy()
+            grads["b"][1] = np.nan
+        return loss, grads
+
+
+def test_a_nan_gradient_is_named_with_its_iteration():
+    solver = Solver(NanGradient(), make_data(), **SETTINGS)
+    solver.train()
+    assert solver.status == "diverged" and solver.iteration == 4
+    assert solver.message.startswith(
+        "the gradient of 'b' holds 1 NaN of 3 values at iteration 5 (epoch 1), though the "
+        "parameters and the loss"
+    )
+    assert "learning rate" not in solver.message
+
+
+def test_an_update_that_overflows_a_finite_gradient_blames_the_step_size():
+    data = {k: v * 1e3 if k[0] == "X" else v for k, v in make_data().items()}  # |dW| ~ 100
+    solver = tiny_solver(
+        data=data, update_rule="sgd", optim_config={"learning_rate": 1e308}, num_epochs=1
+    )
+    solver.train()
+    assert solver.status == "diverged"
+    assert solver.message.startswith("the update rule made 'W' non-finite")
+    assert solver.message.endswith(
+        "the step was too large; try a smaller learning rate or weight scale"
+    )
+
+
+def test_batch_norm_with_batches_of_one_example_is_refused_saying_why():
+    expected = (
+        "batch_size must be at least 2 for a model with batch normalization, got 1: the "
+        "variance of a batch of one example is 0"
+    )
+    with pytest.raises(ValueError, match=expected):
+        Solver(_net(use_batchnorm=True), DATA8, batch_size=1)
+
+
+def test_layer_norm_trains_with_batches_of_one_example():
+    solver = Solver(_net(normalization="layernorm"), DATA8, batch_size=1, num_epochs=1,
+                    verbose=False, seed=0)  # fmt: skip
+    solver.train()
+    assert solver.status == "finished" and solver.iteration == 100
+    assert not np.array_equal(solver.model.params["W1"], _net().params["W1"]), "W1 never moved"
+
+
+def test_a_checkpoint_that_cannot_be_written_fails_the_run_naming_the_path(tmp_path):
+    (tmp_path / "runs").write_text("a file where the checkpoint folder should be")
+    solver = tiny_solver(checkpoint_name=tmp_path / "runs" / "net")
+    with pytest.raises(
+        OSError, match=r"cannot create the checkpoint folder .*runs: .*runs is a file"
+    ):
+        solver.train()
+    assert solver.status == "failed", "the status stayed 'running'"
+    assert "after iteration 1 (epoch 0)" in solver.message and "runs is a file" in solver.message
+
+
+def test_ctrl_c_during_training_leaves_the_status_interrupted():
+    class Interrupting(TinyClassifier):
+        def loss(self, X, y=None):
+            if y is not None and solver.iteration == 3:
+                raise KeyboardInterrupt
+            return super().loss(X, y)
+
+    solver = Solver(Interrupting(), make_data(), **SETTINGS)
+    with pytest.raises(KeyboardInterrupt):
+        solver.train()
+    assert solver.status == "interrupted" and "after iteration 3" in solver.message
 
 
 def test_status_is_finished_after_a_full_run():
