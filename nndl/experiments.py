@@ -7,18 +7,36 @@ benchmarks.
 A run is a pure function of its arguments: the same arguments give the same histories bit for
 bit, whichever executor runs it and in whichever process. A sweep's tasks name their data with a
 ``DataSpec`` (a few bytes) or carry it; on the sweep's own processes the data travels to each
-worker once, not with every task.
+worker once, not with every task. A sweep loses nothing it finished: a task that fails, hangs
+past ``timeout`` or loses its worker is named (index, arguments, traceback) while the others run
+on, and Ctrl-C stops it at once; ``SweepError`` and ``SweepInterrupted`` carry the results.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import dataclasses
 import functools
+import logging
 import multiprocessing
+import os
+import signal
+import sys
+import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from nndl.arguments import require_int, require_number
+
+logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------
 # The data of a run, by name (so that a sweep sends its workers a name, not the arrays)
@@ -199,8 +217,141 @@ def default_executor(max_workers: int = 2, initializer=None, initargs=()) -> Exe
     )
 
 
+# --------------------------------------------------------------------------------------------
+# What a sweep reports when tasks fail or it is interrupted
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskFailure:
+    """A task of a sweep that gave no result.
+
+    - index: its position in the sweep's arguments
+    - arguments: its keyword arguments, as given
+    - kind: "raised", "timed out" or "worker died"
+    - error: one line: the exception (``ValueError: ...``), or what happened to the task
+    - traceback: the task's traceback where it raised, else ""
+    """
+
+    index: int
+    arguments: Mapping
+    kind: str
+    error: str
+    traceback: str = ""
+
+    def __str__(self) -> str:
+        return f"task {self.index} ({describe_arguments(self.arguments)}) {self.kind}: {self.error}"
+
+
+class _Unfinished:
+    """What a sweep that stopped early carries: the finished results and a way to finish.
+
+    - results: one entry per task, in the order of the arguments; None where a task gave none
+    - failures: a ``TaskFailure`` per failed task (index, arguments, kind, error, traceback)
+    - finished: the indices of the tasks that gave a result
+    - retry(executor=None, **options): run the missing tasks; returns all the results
+    """
+
+    def __init__(self, function, arguments, results, failures, options, not_run=()):
+        self.results, self.failures = results, failures
+        self._function, self._arguments, self._options = function, arguments, options
+        self._not_run = set(not_run)
+        super().__init__(self._message())
+
+    @property
+    def finished(self) -> list[int]:
+        missing = self._missing()
+        return [i for i in range(len(self.results)) if i not in missing]
+
+    def _missing(self) -> set[int]:
+        return {f.index for f in self.failures} | self._not_run
+
+    def retry(self, executor: Executor | None = None, **options) -> list:
+        """Run the tasks that gave no result (with the sweep's options, overridden by
+        ``options``) and return the results of all tasks; raises a ``SweepError`` (or
+        ``SweepInterrupted``) again, with every result so far, if some fail again."""
+        missing = sorted(self._missing())
+        options = {**self._options, **options}
+        results = list(self.results)
+        try:
+            for position, result in iter_sweep(
+                self._function, [self._arguments[i] for i in missing], executor, **options
+            ):
+                results[missing[position]] = result
+        except (SweepError, SweepInterrupted) as error:
+            for position in error.finished:
+                results[missing[position]] = error.results[position]
+            failures = [dataclasses.replace(f, index=missing[f.index]) for f in error.failures]
+            not_run = {missing[i] for i in error._not_run}
+            raise type(error)(
+                self._function, self._arguments, results, failures, options, not_run
+            ) from None
+        return results
+
+
+class SweepError(_Unfinished, RuntimeError):
+    """Tasks of a sweep failed; every other task finished, and its result is in ``.results``
+    (see ``_Unfinished`` for what it carries)."""
+
+    def _message(self):
+        name = getattr(self._function, "__name__", self._function)
+        lines = [
+            f"{len(self.failures)} of {len(self.results)} tasks of the sweep of {name} failed; "
+            f"the {len(self.finished)} others finished (their results are in this error's "
+            ".results; .retry() runs the failed ones again):"
+        ]
+        lines += [f"  {failure}" for failure in self.failures]
+        first = next((f for f in self.failures if f.traceback), None)
+        if first is not None:
+            lines.append(f"The traceback of task {first.index}:\n{first.traceback.rstrip()}")
+        return "\n".join(lines)
+
+
+class SweepInterrupted(_Unfinished, KeyboardInterrupt):
+    """Ctrl-C stopped a sweep: no task started after it, the running ones were stopped, and the
+    finished ones' results are in ``.results`` (see ``_Unfinished``)."""
+
+    def _message(self):
+        return (
+            f"the sweep was interrupted after {len(self.finished)} of {len(self.results)} tasks "
+            "finished; their results are in this exception's .results (None for the others), "
+            "and .retry() runs the others"
+        )
+
+
+def describe_arguments(kwargs: Mapping, width: int = 60) -> str:
+    """``name=value, ...`` for a task's keyword arguments, arrays and long values abridged."""
+    parts = []
+    for name, value in kwargs.items():
+        if isinstance(value, np.ndarray):
+            text = f"<array {value.shape} {value.dtype}>"
+        elif _is_data(value):
+            size = sum(a.nbytes for a in value.values())
+            text = f"<dict of {len(value)} arrays, {size / 1e6:.3g} MB>"
+        else:
+            text = repr(value)
+            if len(text) > width:
+                text = text[: width - 3] + "..."
+        parts.append(f"{name}={text}")
+    return ", ".join(parts)
+
+
+def _is_data(value) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(a, np.ndarray) for a in value.values())
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps
+# --------------------------------------------------------------------------------------------
+
 # What a sweep on its own processes sends each worker once, keyed by id in the parent.
 _SHARED: dict[int, dict[str, np.ndarray]] = {}
+# In a worker of a sweep's own processes: for each task, the process that started it and when.
+_STARTED: dict[str, object] = {}
 
 # Data this large travels to a worker once, when it starts, instead of with every task.
 SHARE_BYTES = 1 << 20
@@ -233,27 +384,36 @@ def _share_data(arguments: list[dict]) -> tuple[dict[int, dict], list[dict]]:
 
 
 def _is_large_data(value) -> bool:
-    return (
-        isinstance(value, Mapping)
-        and bool(value)
-        and all(isinstance(a, np.ndarray) for a in value.values())
-        and sum(a.nbytes for a in value.values()) >= SHARE_BYTES
-    )
+    return _is_data(value) and sum(a.nbytes for a in value.values()) >= SHARE_BYTES
 
 
-def _install_shared(shared: dict[int, dict]) -> None:
-    """A worker's initializer: keep the sweep's data, read-only, for its tasks."""
+def _start_worker(shared: dict[int, dict], pids, start_times) -> None:
+    """A worker's initializer: keep the sweep's data, read-only, for its tasks, and where to say
+    which task it runs. Ctrl-C is the sweep's to handle: it stops the workers itself, at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SHARED.update({key: _read_only(data) for key, data in shared.items()})
+    _STARTED.update(pids=pids, times=start_times)
 
 
-def _call_with_shared(function: Callable, kwargs: dict):
+def _call_with_shared(function: Callable, kwargs: dict, index: int):
     """Run one task in a worker, its ``_Shared`` tokens replaced by the data they stand for."""
+    _STARTED["pids"][index] = os.getpid()
+    _STARTED["times"][index] = time.time()
     kwargs = {k: _SHARED[v.key] if isinstance(v, _Shared) else v for k, v in kwargs.items()}
     return function(**kwargs)
 
 
-def sweep(function: Callable, arguments: Iterable[Mapping], executor: Executor | None = None):
-    """Call ``function(**kwargs)`` for each kwargs in ``arguments``, in parallel.
+def sweep(
+    function: Callable,
+    arguments: Iterable[Mapping],
+    executor: Executor | None = None,
+    *,
+    timeout: float | None = None,
+    retries: int = 0,
+    progress: bool | None = None,
+) -> list:
+    """Call ``function(**kwargs)`` for each kwargs in ``arguments``, in parallel, and return the
+    results in the order of ``arguments``. ``iter_sweep`` yields them as they finish instead.
 
     Inputs:
     - function: a picklable (module-level) function
@@ -262,6 +422,12 @@ def sweep(function: Callable, arguments: Iterable[Mapping], executor: Executor |
     - executor: any ``concurrent.futures.Executor``: local threads or processes, or a cluster's
       (``dask.distributed.Client.get_executor()``); by default two local processes, shut down
       afterwards. An executor passed in is left running for its owner.
+    - timeout: seconds a task may run (None: no limit). A task past it is reported as timed
+      out; on the default processes its worker is stopped (and replaced), elsewhere the task
+      is abandoned (a thread cannot be stopped; Dask cancels it).
+    - retries: how many times a task is run again when its worker process died (killed, out
+      of memory) or it timed out; a task that raised is not (it would raise again)
+    - progress: show a progress bar (tqdm) on stderr; None: when stderr is a terminal
 
     On the default processes, the tasks' data (a ``DataSpec``, loaded here once, or a dict of
     arrays of a megabyte or more) travels to each worker once, when it starts, and each task
@@ -272,28 +438,321 @@ def sweep(function: Callable, arguments: Iterable[Mapping], executor: Executor |
     Python that imports the script again (without running that block), and with it whatever the
     script imports at its top.
 
+    Nothing finished is lost. A task that raises, times out or loses its worker is reported at
+    once (a warning naming its index and arguments) and the others go on; at the end a
+    ``SweepError`` lists the failures (index, arguments, error) with the first traceback, and
+    carries every result in ``.results``. Ctrl-C starts no further task, stops the running
+    ones, and raises ``SweepInterrupted`` (a ``KeyboardInterrupt``) with the finished results.
+    Both have ``.retry()``, which runs the missing tasks and returns all the results.
+
     Returns:
     - the list of results, in the order of ``arguments``
     """
-    if not isinstance(executor, Executor | None):
-        raise TypeError(
-            f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}"
-        )
-    own = executor is None
-    if own:
-        shared, arguments = _share_data([dict(kwargs) for kwargs in arguments])
-        executor = default_executor(initializer=_install_shared, initargs=(shared,))
-        calls = [functools.partial(_call_with_shared, function, kwargs) for kwargs in arguments]
-    else:
-        # The keyword arguments travel inside a partial, so that none of them can collide with
-        # an executor's own options (dask's submit takes key=, workers=, priority=, ...).
-        calls = [functools.partial(function, **kwargs) for kwargs in arguments]
+    run = _Sweep.start(function, arguments, executor, timeout, retries, progress)
+    results = [None] * len(run.arguments)
+    iterator = run.iterate()
     try:
-        futures = [executor.submit(call) for call in calls]
-        return [future.result() for future in futures]
-    finally:
-        if own:
-            executor.shutdown()
+        for index, result in iterator:
+            results[index] = result
+    except KeyboardInterrupt as interrupt:  # here, between two results: the same as in there
+        if isinstance(interrupt, SweepInterrupted):
+            raise
+        iterator.close()
+        raise run.interrupted() from None
+    return results
+
+
+def iter_sweep(
+    function: Callable,
+    arguments: Iterable[Mapping],
+    executor: Executor | None = None,
+    *,
+    timeout: float | None = None,
+    retries: int = 0,
+    progress: bool | None = None,
+):
+    """``sweep``, yielding ``(index, result)`` as each task finishes, so that a caller can keep
+    (save, plot) each result at once. Raises ``SweepError`` or ``SweepInterrupted`` at the end
+    as ``sweep`` does."""
+    return _Sweep.start(function, arguments, executor, timeout, retries, progress).iterate()
+
+
+class _Sweep:
+    """The bookkeeping of one sweep: which task runs where since when, what came back.
+
+    At most ``slots`` tasks are with the executor at a time (its workers, and one queued for
+    the sweep's own processes), so that Ctrl-C or a failure leaves no queue of tasks to run
+    and a task's time limit counts from its start."""
+
+    @classmethod
+    def start(cls, function, arguments, executor, timeout, retries, progress):
+        """A sweep's arguments checked, and its executor (the default one: started)."""
+        if not isinstance(executor, Executor | None):
+            raise TypeError(
+                "executor must be a concurrent.futures.Executor or None, got "
+                f"{type(executor).__name__}"
+            )
+        arguments = list(arguments)
+        for index, kwargs in enumerate(arguments):
+            if not isinstance(kwargs, Mapping):
+                raise TypeError(
+                    f"arguments[{index}] must be a dict of keyword arguments, got "
+                    f"{type(kwargs).__name__} {kwargs!r}"
+                )
+        if timeout is not None:
+            timeout = require_number("timeout", timeout, 0, low_open=True)
+        retries = require_int("retries", retries, minimum=0)
+        if progress is None:
+            progress = sys.stderr is not None and sys.stderr.isatty()
+        return cls(function, arguments, executor, timeout, retries, bool(progress))
+
+    def __init__(self, function, arguments, executor, timeout, retries, progress):
+        self.function, self.progress = function, progress
+        self.options = dict(timeout=timeout, retries=retries, progress=progress)
+        self.timeout, self.retries = timeout, retries
+        self.own = executor is None
+        self.done = [None] * len(arguments)
+        self.finished: set[int] = set()
+        self.failures: list[TaskFailure] = []
+        self.arguments = arguments
+        self.attempts = [0] * len(arguments)
+        self.pending = collections.deque(range(len(arguments)))
+        self.running: dict = {}  # future -> (index, the time it was handed over)
+        if self.own:
+            shared, tasks = _share_data([dict(kwargs) for kwargs in arguments])
+            context = multiprocessing.get_context("spawn")
+            self.pids = context.RawArray("q", max(len(arguments), 1))
+            self.start_times = context.RawArray("d", max(len(arguments), 1))
+            self._initargs = (shared, self.pids, self.start_times)
+            self.calls = [
+                functools.partial(_call_with_shared, function, kwargs, index)
+                for index, kwargs in enumerate(tasks)
+            ]
+            self.executor, self.slots = None, 0  # started by results(), stopped by close()
+        else:
+            # The keyword arguments travel inside a partial, so that none of them can collide
+            # with an executor's own options (dask's submit takes key=, workers=, ...).
+            self.calls = [functools.partial(function, **kwargs) for kwargs in arguments]
+            self.executor = executor
+            self.slots = _worker_count(executor)
+
+    def _new_pool(self):
+        return default_executor(initializer=_start_worker, initargs=self._initargs)
+
+    def iterate(self):
+        """Yield (index, result) as tasks finish, with a progress bar if asked for; raise a
+        SweepError at the end if tasks failed, SweepInterrupted on Ctrl-C."""
+        bar = tqdm(
+            total=len(self.arguments),
+            disable=not self.progress,
+            desc=getattr(self.function, "__name__", None),
+        )
+        redirect = logging_redirect_tqdm() if self.progress else contextlib.nullcontext()
+        with bar, redirect:
+            try:
+                for index, result in self.results():
+                    bar.update()
+                    yield index, result
+            except KeyboardInterrupt:
+                self.stop()
+                raise self.interrupted() from None
+            finally:
+                self.close()
+        if self.failures:
+            raise SweepError(self.function, self.arguments, self.done, self.failures, self.options)
+
+    def interrupted(self):
+        """The SweepInterrupted that Ctrl-C raises, with what finished."""
+        return SweepInterrupted(
+            self.function, self.arguments, self.done, self.failures, self.options,
+            self.not_finished(),
+        )  # fmt: skip
+
+    def results(self):
+        """Yield (index, result) as tasks finish, until every task has finished or failed."""
+        if self.own:
+            self.executor = self._new_pool()
+            self.slots = self.executor._max_workers + 1
+        while self.pending or self.running:
+            while self.pending and len(self.running) < self.slots:
+                index = self.pending.popleft()
+                self.attempts[index] += 1
+                if self.own:
+                    self.pids[index], self.start_times[index] = 0, 0.0
+                try:
+                    future = self.executor.submit(self.calls[index])
+                except BrokenProcessPool:  # a worker died since the last look
+                    self.attempts[index] -= 1
+                    self.pending.appendleft(index)
+                    self._replace_broken_pool([])
+                    continue
+                self.running[future] = (index, time.time())
+            finished, _ = wait(
+                self.running, timeout=self._next_deadline(), return_when=FIRST_COMPLETED
+            )
+            broken = []
+            for future in finished:
+                index, _ = self.running.pop(future)
+                error = future.exception()
+                if error is None:
+                    self.done[index] = future.result()
+                    self.finished.add(index)
+                    yield index, self.done[index]
+                elif isinstance(error, BrokenProcessPool):
+                    broken.append(index)
+                elif type(error).__name__ == "KilledWorker":  # Dask's, after its own retries
+                    self._fail(index, "worker died", f"{type(error).__name__}: {error}")
+                else:
+                    self._fail(index, "raised", _one_line(error), _traceback_text(error))
+            if broken:
+                self._replace_broken_pool(broken)
+            self._stop_overdue()
+
+    def _fail(self, index, kind, error, traceback=""):
+        """Report a task's failure now; run it again if it may be."""
+        if kind in ("worker died", "timed out") and self.attempts[index] <= self.retries:
+            logger.warning("task %d %s (%s); running it again", index, kind, error)
+            self.pending.append(index)
+            return
+        failure = TaskFailure(index, self.arguments[index], kind, error, traceback)
+        logger.warning("%s", failure)
+        self.failures.append(failure)
+
+    def _next_deadline(self):
+        """Seconds until the first running task's time is up (None: no limit)."""
+        if self.timeout is None or not self.running:
+            return None
+        now = time.time()
+        starts = [self._start(future) for future in self.running]
+        started = [start for start in starts if start is not None]
+        if len(started) < len(starts):  # a task still waiting for its worker: look again soon
+            return 0.5 if not started else min(0.5, min(started) + self.timeout - now)
+        return max(min(started) + self.timeout - now, 0.0)
+
+    def _start(self, future):
+        """When the task of a running future started (None: not yet)."""
+        index, handed_over = self.running[future]
+        if not self.own:
+            return handed_over
+        return self.start_times[index] or None
+
+    def _stop_overdue(self):
+        if self.timeout is None:
+            return
+        now = time.time()
+        overdue = [
+            future
+            for future in self.running
+            if (start := self._start(future)) is not None and now - start >= self.timeout
+        ]
+        if not overdue:
+            return
+        for future in overdue:
+            index, _ = self.running.pop(future)
+            future.cancel()
+            self._fail(index, "timed out", f"still running after {self.timeout:g} s")
+        if self.own:  # its worker must stop: the others' tasks start again on new workers
+            self._requeue_running()
+            self._kill_workers()
+            self.executor.shutdown(wait=True)
+            self.executor = self._new_pool()
+
+    def _replace_broken_pool(self, broken):
+        """A worker process died: the tasks that ran in it failed; the others, which the pool
+        took down with it, start again on a new pool."""
+        exit_codes = {}
+        for pid, process in _processes(self.executor).items():
+            process.join(1)
+            exit_codes[pid] = process.exitcode
+        broken += [index for index, _ in self.running.values()]
+        self.running.clear()
+        self.executor.shutdown(wait=True)
+        started = [i for i in broken if self.pids[i]]
+        # The pool terminates the other workers with SIGTERM once one has died.
+        culprits = [i for i in started if exit_codes.get(self.pids[i]) != -signal.SIGTERM]
+        culprits = culprits or started
+        for index in broken:
+            if index in culprits:
+                self._fail(index, "worker died", _death(exit_codes.get(self.pids[index])))
+            else:
+                self.attempts[index] -= 1  # not its fault: it did not count
+                self.pending.appendleft(index)
+        self.executor = self._new_pool()
+
+    def _requeue_running(self):
+        for index, _ in self.running.values():
+            self.attempts[index] -= 1
+            self.pending.appendleft(index)
+        self.running.clear()
+
+    def _kill_workers(self):
+        for process in _processes(self.executor).values():
+            process.kill()
+
+    def not_finished(self) -> set[int]:
+        """The tasks that neither finished nor failed."""
+        failed = {failure.index for failure in self.failures}
+        return set(range(len(self.done))) - self.finished - failed
+
+    def stop(self):
+        """Ctrl-C: hand over no further task, and stop the running ones at once."""
+        self.pending.clear()
+        for future in self.running:
+            future.cancel()
+        if self.own:
+            self._kill_workers()
+        self.running.clear()
+
+    def close(self):
+        """Shut down the sweep's own processes (at once, if tasks still run); an executor passed
+        in is its owner's."""
+        if self.own and self.executor is not None:
+            if self.running:
+                self._kill_workers()
+                self.running.clear()
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+
+def _processes(executor) -> dict:
+    """The worker processes of a ProcessPoolExecutor, by pid (concurrent.futures keeps them in
+    a private attribute, the same from Python 3.8 to 3.13)."""
+    return dict(getattr(executor, "_processes", None) or {})
+
+
+def _worker_count(executor) -> int:
+    """How many tasks an executor runs at once: a pool's workers, a Dask client's threads;
+    else as many as it is given (each task is then handed over at once)."""
+    workers = getattr(executor, "_max_workers", None)
+    client = getattr(executor, "_client", None)  # dask.distributed's ClientExecutor
+    if workers is None and client is not None and hasattr(client, "nthreads"):
+        workers = sum(client.nthreads().values())
+    return int(workers) if workers else sys.maxsize
+
+
+def _death(exit_code) -> str:
+    """How a worker process ended, in words."""
+    if exit_code is None:
+        return "its worker process died"
+    if exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        why = " (kill -9, or the system's out-of-memory killer)" if name == "SIGKILL" else ""
+        return f"its worker process was killed by {name}{why}"
+    return f"its worker process exited with status {exit_code} (os._exit, or a crash in C code)"
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _traceback_text(error: BaseException) -> str:
+    """The task's own traceback: from its worker process where it ran in one."""
+    cause = error.__cause__
+    remote = getattr(cause, "tb", None)  # concurrent.futures' _RemoteTraceback
+    if isinstance(remote, str):
+        return remote.strip().strip("'").strip()
+    return "".join(traceback.format_exception(error))
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import _thread
+import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -265,3 +269,169 @@ def test_a_sweep_on_a_dask_cluster_gives_the_serial_runs_bit_for_bit(serial_runs
     ):
         assert len(client.scheduler_info()["workers"]) == 2
         assert sweep(train_network, _runs(), executor=client.get_executor()) == serial_runs
+
+
+# --------------------------------------------------------------------------------------------
+# Nothing finished is lost: failures, dead workers, time limits, Ctrl-C
+# --------------------------------------------------------------------------------------------
+
+
+def _square(i, fail=(), kill=(), hang=(), seconds=0.05):
+    """i * i after a pause; raises for i in fail, kills its own process for i in kill, hangs
+    for i in hang."""
+    if i in fail:
+        raise ValueError(f"task {i} fails on purpose")
+    if i in kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if i in hang:
+        time.sleep(600)
+    time.sleep(seconds)
+    return i * i
+
+
+def _kill_first_time(i, marker):
+    """Kills its worker process the first time any task runs (the marker file records it)."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return i
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("own", [True, False], ids=["own processes", "threads"])
+def test_a_failing_task_is_named_with_its_index_arguments_and_traceback_and_the_rest_kept(own):
+    arguments = [{"i": i, "fail": (3,)} for i in range(8)]
+    with ThreadPoolExecutor(2) as threads:
+        with pytest.raises(experiments.SweepError) as raised:
+            sweep(_square, arguments, executor=None if own else threads)
+    error = raised.value
+    assert error.results == [i * i if i != 3 else None for i in range(8)], "results were lost"
+    [failure] = error.failures
+    assert (failure.index, failure.kind, failure.arguments) == (3, "raised", arguments[3])
+    assert failure.error == "ValueError: task 3 fails on purpose"
+    assert 'raise ValueError(f"task {i} fails on purpose")' in failure.traceback
+    message = str(error)
+    assert message.startswith("1 of 8 tasks of the sweep of _square failed; the 7 others finished")
+    assert "task 3 (i=3, fail=(3,)) raised: ValueError: task 3 fails on purpose" in message
+    assert "The traceback of task 3:" in message and "_square" in message.split("traceback")[-1]
+
+
+def test_a_failing_task_is_reported_at_once_not_after_the_others(caplog):
+    with caplog.at_level(logging.WARNING, logger="nndl.experiments"):
+        iterator = experiments.iter_sweep(
+            _square, [{"i": 0, "fail": (0,)}] + [{"i": i, "seconds": 0.5} for i in range(1, 7)],
+            executor=ThreadPoolExecutor(2),
+        )  # fmt: skip
+        next(iterator)  # the first result: by then the failure of task 0 is logged
+        assert "task 0 (i=0, fail=(0,)) raised: ValueError" in caplog.text
+        with pytest.raises(experiments.SweepError):
+            list(iterator)
+
+
+def test_a_killed_worker_is_reported_by_its_task_and_the_others_run_on(tmp_path):
+    with pytest.raises(experiments.SweepError) as raised:
+        sweep(_square, [{"i": i, "kill": (2,)} for i in range(6)])
+    error = raised.value
+    assert error.results == [0, 1, None, 9, 16, 25]
+    [failure] = error.failures
+    assert (failure.index, failure.kind) == (2, "worker died")
+    assert failure.error.startswith("its worker process was killed by SIGKILL")
+
+
+def test_a_task_whose_worker_died_once_is_retried_when_asked(tmp_path):
+    arguments = [{"i": i, "marker": str(tmp_path / "killed")} for i in range(5)]
+    assert sweep(_kill_first_time, arguments, retries=1) == list(range(5))
+    with pytest.raises(experiments.SweepError) as raised:
+        sweep(_kill_first_time, [{**a, "marker": str(tmp_path / "again")} for a in arguments])
+    [failure] = raised.value.failures
+    assert raised.value.retry() == list(range(5)), "retry() did not finish the sweep"
+    assert failure.kind == "worker died"
+
+
+def test_a_task_past_its_time_limit_is_stopped_and_the_others_finish():
+    start = time.perf_counter()
+    with pytest.raises(experiments.SweepError) as raised:
+        sweep(_square, [{"i": i, "hang": (1,)} for i in range(5)], timeout=2)
+    assert time.perf_counter() - start < 30, "the hung task held the sweep"
+    error = raised.value
+    assert error.results == [0, None, 4, 9, 16]
+    [failure] = error.failures
+    assert (failure.index, failure.kind, failure.error) == (
+        1,
+        "timed out",
+        "still running after 2 s",
+    )
+
+
+def test_ctrl_c_starts_no_further_task_and_returns_what_finished():
+    started = []
+
+    def record(i):
+        started.append(i)
+        if i == 3 and started.count(3) == 1:
+            _thread.interrupt_main()  # Ctrl-C, as the main thread receives it
+        else:
+            time.sleep(0.2)
+        return i
+
+    with ThreadPoolExecutor(2) as threads:
+        with pytest.raises(experiments.SweepInterrupted) as raised:
+            sweep(record, [{"i": i} for i in range(12)], executor=threads)
+    interrupted = raised.value
+    assert isinstance(interrupted, KeyboardInterrupt)
+    assert max(started) <= 5, f"tasks {started} started, more than the workers could hold"
+    assert interrupted.finished and all(interrupted.results[i] == i for i in interrupted.finished)
+    assert "interrupted after" in str(interrupted) and ".retry()" in str(interrupted)
+    with ThreadPoolExecutor(2) as threads:
+        assert interrupted.retry(executor=threads) == list(range(12))
+
+
+def test_sweep_results_can_be_kept_as_each_task_finishes():
+    seen = []
+    for index, result in experiments.iter_sweep(
+        _square, [{"i": i, "seconds": 0.3 * (3 - i)} for i in range(4)],
+        executor=ThreadPoolExecutor(4),
+    ):  # fmt: skip
+        seen.append(index)
+        assert result == index * index
+    assert seen == [3, 2, 1, 0], "results come in the order they finish"
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        (dict(timeout=0), ValueError, "timeout must be a finite number in \\(0, inf\\)"),
+        (dict(retries=-1), ValueError, "retries must be an integer >= 0, got -1"),
+        (dict(arguments=[{"i": 1}, 2]), TypeError, "arguments\\[1\\] must be a dict"),
+    ],
+)
+def test_sweep_refuses_bad_options_naming_them(options, error, message):
+    options = {"arguments": [{"i": 1}], **options}
+    with pytest.raises(error, match=message):
+        sweep(_square, executor=ThreadPoolExecutor(1), **options)
+
+
+def test_a_progress_bar_counts_the_tasks_on_stderr(capsys):
+    sweep(_square, [{"i": i} for i in range(3)], executor=ThreadPoolExecutor(1), progress=True)
+    assert "3/3" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_failing_task_on_a_dask_cluster_is_named_and_the_others_kept():
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        with pytest.raises(experiments.SweepError) as raised:
+            sweep(_square, [{"i": i, "fail": (4,)} for i in range(6)],
+                  executor=client.get_executor())  # fmt: skip
+    error = raised.value
+    assert error.results == [0, 1, 4, 9, None, 25]
+    [failure] = error.failures
+    assert (failure.index, failure.kind) == (4, "raised")
+    assert failure.error == "ValueError: task 4 fails on purpose"
+    assert "fails on purpose" in failure.traceback
