@@ -657,3 +657,204 @@ def test_load_training_subset_rejects_a_subset_larger_than_the_training_split(ci
         data.load_training_subset(
             num_train, "cifar10", num_training=30, num_validation=10, root=cifar.root
         )
+
+
+# ------------------------------------------------------------------------------------------------
+# Faults: claims checked against the file, files that are not files, batches cut short
+# ------------------------------------------------------------------------------------------------
+
+
+class Call:
+    """Pickles as `function(*arguments)`, the function named by module and name."""
+
+    def __init__(self, module, name, *arguments):
+        self.module, self.name, self.arguments = module, name, arguments
+
+    def __reduce__(self):
+        import importlib
+
+        return (getattr(importlib.import_module(self.module), self.name), self.arguments)
+
+
+class ClaimsShape:
+    """Pickles as numpy pickles an array, but its state claims `shape` over `raw`."""
+
+    def __init__(self, shape, raw):
+        self.shape, self.raw = shape, raw
+
+    def __reduce__(self):
+        reconstruct = np.empty(0).__reduce__()[0]
+        state = (1, self.shape, np.dtype(np.uint8), False, self.raw)
+        return (reconstruct, (np.ndarray, (0,), b"b"), state)
+
+
+MILLION_IMAGES = (1_000_000, 3072)
+CLAIMS = {
+    "ndarray called with a shape": (
+        Call("numpy", "ndarray", MILLION_IMAGES, "u1"),
+        data.UnsafePickleError,
+        "refused to call numpy.ndarray",
+    ),
+    "_reconstruct of a shape": (
+        Call("numpy._core.multiarray", "_reconstruct", np.ndarray, MILLION_IMAGES, b"B"),
+        data.UnsafePickleError,
+        r"refused _reconstruct\(ndarray, \(1000000, 3072\)",
+    ),
+    "state claiming more than the file": (
+        ClaimsShape(MILLION_IMAGES, b"\0" * 6144),
+        data.DatasetError,
+        r"claims shape \(1000000, 3072\) of uint8 \(3,072,000,000 bytes\), more than the whole",
+    ),
+    "state claiming more than it holds": (
+        ClaimsShape((1, 3072), b"\0" * 6144),
+        data.DatasetError,
+        r"claims shape \(1, 3072\) of uint8 \(3,072 bytes\) but holds 6144 bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("array, error, message", CLAIMS.values(), ids=CLAIMS.keys())
+def test_an_array_claiming_a_million_images_is_refused_before_allocating(
+    tmp_path, array, error, message
+):
+    dump_python3({b"data": array, b"labels": [0] * 2}, tmp_path / "data_batch_1")
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=message) as refused:
+            data.load_CIFAR_batch(tmp_path / "data_batch_1")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(tmp_path / "data_batch_1") in str(refused.value)
+    assert peak < 2**20, f"{peak:,} bytes allocated for the claim"
+
+
+def test_a_batch_cut_short_but_whole_is_refused_before_it_shifts_the_validation_split(cifar):
+    # 7 images instead of 8: a valid pickle, which would move every later image one place.
+    batch = cifar.folder / "data_batch_2"
+    write_batch(batch, cifar.X_train[8:15], cifar.y_train[8:15])
+    for load in (
+        lambda: small_splits(cifar),
+        lambda: data.load_training_subset(5, "cifar10", num_training=30, num_validation=10,
+                                          root=cifar.root),
+    ):  # fmt: skip
+        with pytest.raises(data.DatasetError, match="holds 7 images, but every training batch "
+                           r"holds 8 \(batches.meta\)") as refused:  # fmt: skip
+            load()
+        assert str(batch) in str(refused.value)
+
+
+def test_a_fifo_in_place_of_a_batch_is_refused_without_blocking(cifar):
+    import threading
+
+    batch = cifar.folder / "data_batch_1"
+    batch.unlink()
+    os.mkfifo(batch)
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_error_of(small_splits, cifar)))
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # unblock it before failing
+        with open(batch, "wb"):
+            pass
+    assert not reader.is_alive(), "the loader blocked on the FIFO"
+    assert isinstance(outcome[0], data.DatasetError)
+    assert f"{batch}: it is a named pipe (FIFO)" in str(outcome[0])
+
+
+def _error_of(function, *arguments):
+    try:
+        function(*arguments)
+    except Exception as error:
+        return error
+    return None
+
+
+def test_unreadable_folder_loop_and_truncated_files_get_their_own_messages(cifar, monkeypatch):
+    folder = cifar.folder
+    (folder / "data_batch_1").unlink()
+    (folder / "data_batch_1").mkdir()
+    (folder / "data_batch_2").unlink()
+    (folder / "data_batch_2").symlink_to(folder / "data_batch_2")
+    raw = (folder / "data_batch_3").read_bytes()
+    (folder / "data_batch_3").write_bytes(raw[: len(raw) // 2])
+    (folder / "data_batch_4").unlink()
+    (folder / "data_batch_4").symlink_to(folder / "gone")
+    messages = {
+        name: str(_error_of(data.load_CIFAR_batch, folder / name))
+        for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4")
+    }
+    assert messages["data_batch_1"].endswith("a folder, where a CIFAR-10 batch file should be")
+    assert messages["data_batch_2"].endswith("a symbolic link that loops back on itself; "
+                                             "replace it with the file")  # fmt: skip
+    assert (
+        f"ends early ({len(raw) // 2:,} bytes): the file is truncated" in messages["data_batch_3"]
+    )
+    assert f"a symbolic link to {folder / 'gone'}, which does not exist" in messages["data_batch_4"]
+
+    from nndl.data import safe_pickle
+    from nndl.paths import explained
+
+    def denied(path, action="read"):
+        raise explained(PermissionError(13, "Permission denied"), path, action)
+
+    monkeypatch.setattr(safe_pickle, "open_regular", denied)
+    assert str(_error_of(data.load_CIFAR_batch, folder / "test_batch")).endswith(
+        "test_batch: cannot be read (permission denied); give yourself read permission "
+        "(chmod u+r) or fetch CIFAR-10 again into a folder of yours"
+    )
+    assert len(set(messages.values())) == 4
+
+
+def test_a_file_in_place_of_the_cifar10_folder_is_named(tmp_path):
+    (tmp_path / "cifar-10-batches-py").write_text("not a folder")
+    with pytest.raises(data.DatasetError, match="cifar-10-batches-py is a file, where the "):
+        data.get_CIFAR10_data(root=tmp_path)
+
+
+def test_load_training_subset_without_the_mean_reads_only_the_batches_it_keeps(cifar):
+    for name in ("data_batch_2", "data_batch_3", "test_batch"):  # images 8..23: not kept
+        (cifar.folder / name).unlink()
+    subset = data.load_training_subset(
+        5, "cifar10", num_training=30, num_validation=10, root=cifar.root, subtract_mean=False
+    )
+    np.testing.assert_array_equal(subset["X_train"], cifar.X_train[:5])
+    np.testing.assert_array_equal(subset["X_val"], cifar.X_train[30:40])
+
+
+def test_load_training_subset_holds_one_batch_at_a_time(tmp_path):
+    cifar = make_mini_cifar(tmp_path / "root", per_batch=1000, num_test=10)
+    options = dict(num_training=4000, num_validation=1000, num_test=0, root=cifar.root)
+    tracemalloc.start()
+    try:
+        subset = data.load_training_subset(100, "cifar10", **options)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    returned = sum(array.nbytes for array in subset.values())
+    one_batch = 1000 * 3072
+    # The five batches concatenated would be 15.4 MB, 12x the result (1.3 MB).
+    assert peak <= 2 * one_batch + 2 * returned, f"peak {peak:,} bytes for {returned:,} returned"
+    expected = data.training_subset(data.get_CIFAR10_data(**options), 100)
+    for key, array in expected.items():
+        np.testing.assert_array_equal(subset[key], array, err_msg=key)
+
+
+def test_fetch_into_a_file_names_it_and_says_what_to_do(archive, tmp_path):
+    (tmp_path / "dataroot").write_text("a file where the data root should be")
+    expected = r"cannot fetch CIFAR-10 into .*dataroot: .*dataroot is a file, where a folder"
+    with pytest.raises(data.DatasetError, match=expected):
+        data.fetch_cifar10(tmp_path / "dataroot", archive)
+
+
+def test_fetch_onto_a_full_disk_names_the_path(archive, tmp_path, monkeypatch):
+    import errno
+
+    def full(src, dst, *args):
+        raise OSError(errno.ENOSPC, "No space left on device", dst.name)
+
+    monkeypatch.setattr(data.fetch.shutil, "copyfileobj", full)
+    with pytest.raises(data.DatasetError, match="the disk is full"):
+        data.fetch_cifar10(tmp_path / "dataroot", archive)
+    assert not (tmp_path / "dataroot" / "cifar-10-batches-py").exists()
+    assert [p.name for p in (tmp_path / "dataroot").iterdir()] == [], "a staging folder was left"

@@ -11,7 +11,7 @@ import numpy as np
 from nndl.data.errors import DatasetError
 from nndl.data.root import data_root
 from nndl.data.safe_pickle import _load_pickle
-from nndl.data.splits import _make_splits, _split_sizes
+from nndl.data.splits import _as_floats, _float_dtype, _make_splits, _split_sizes
 
 
 @dataclass(frozen=True)
@@ -102,17 +102,61 @@ def load_CIFAR10(cifar10_dir):
 
 
 def _load_batches(cifar10_dir, names):
-    """The images and labels of the batches `names` in the folder, one after the other."""
+    """The images and labels of the batches `names` in the folder, one after the other. The
+    training batches must each hold the number of images batches.meta gives (10,000 in the
+    official files): a batch cut short but still a valid pickle would shift every image after
+    it, the validation split too."""
+    folder = _cifar10_folder(cifar10_dir)
+    per_batch = _images_per_batch(folder)
+    batches = []
+    for name in names:
+        X, y = load_CIFAR_batch(folder / name)
+        if name in CIFAR10_TRAIN_BATCHES:
+            per_batch = _check_count(folder / name, len(X), per_batch)
+        batches.append((X, y))
+    if len(batches) == 1:
+        return batches[0]
+    return np.concatenate([X for X, _ in batches]), np.concatenate([y for _, y in batches])
+
+
+def _cifar10_folder(cifar10_dir):
     folder = Path(cifar10_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DatasetError(
+            f"{folder} is a file, where the CIFAR-10 folder should be; remove it and run `nndl "
+            "data fetch cifar10`, or point NNDL_DATA at another directory"
+        )
     if not folder.is_dir():
         raise DatasetError(
             f"no CIFAR-10 folder at {folder}; run `nndl data fetch cifar10`, or point NNDL_DATA "
             f"at the directory that holds {CIFAR10.folder}/"
         )
-    batches = [load_CIFAR_batch(folder / name) for name in names]
-    if len(batches) == 1:
-        return batches[0]
-    return np.concatenate([X for X, _ in batches]), np.concatenate([y for _, y in batches])
+    return folder
+
+
+def _images_per_batch(folder):
+    """The images in each training batch, as batches.meta says (None if it is absent)."""
+    meta = folder / "batches.meta"
+    if not meta.exists():
+        return None
+    count = _load_pickle(meta).get(b"num_cases_per_batch") if meta.is_file() else None
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        raise DatasetError(
+            f"{meta}: b'num_cases_per_batch' is {count!r}, expected a positive count; this is "
+            "not CIFAR-10's batches.meta, fetch CIFAR-10 again"
+        )
+    return count
+
+
+def _check_count(path, count, per_batch):
+    """per_batch (the first batch's count if batches.meta gave none), once count matches it."""
+    if per_batch is not None and count != per_batch:
+        raise DatasetError(
+            f"{path}: holds {count:,} images, but every training batch holds {per_batch:,} "
+            "(batches.meta): the file is truncated or not the official one, and the images "
+            "after it would shift; fetch CIFAR-10 again (nndl data fetch cifar10)"
+        )
+    return count
 
 
 def get_CIFAR10_data(
@@ -139,18 +183,72 @@ def get_CIFAR10_data(
     - root: data root holding cifar-10-batches-py/ (default: $NNDL_DATA, else the user cache).
     - keep_train: None, or return only the first `keep_train` training images with the validation
       split, as ``training_subset`` cuts them (the mean image still that of all `num_training`),
-      without converting or even reading the rest: ``load_training_subset`` uses it.
+      converting nothing else and holding one batch at a time; without subtract_mean, only the
+      batches that hold those images are read. ``load_training_subset`` uses it.
 
     Returns a dict with X_train (num_training, 3, 32, 32), y_train (num_training,), X_val, y_val,
     X_test and y_test shaped alike; images in `dtype`, labels int64 in 0..9.
     """
     sizes = _split_sizes(num_training, num_validation, num_test)
-    folder = data_root(root) / CIFAR10.folder
+    dtype = _float_dtype(dtype)
+    folder = _cifar10_folder(data_root(root) / CIFAR10.folder)
+    if keep_train is not None:
+        return _training_subset(folder, sizes, subtract_mean, dtype, keep_train)
     X_train, y_train = _load_batches(folder, CIFAR10_TRAIN_BATCHES)
-    if keep_train is None:
-        test = _load_batches(folder, ("test_batch",))
-    else:
-        test = (X_train[:0], y_train[:0])  # not returned; nothing to read
-        sizes = (*sizes[:2], 0)
-    splits = _make_splits((X_train, y_train), test, sizes, subtract_mean, dtype, keep_train)
-    return splits
+    test = _load_batches(folder, ("test_batch",))
+    return _make_splits((X_train, y_train), test, sizes, subtract_mean, dtype)
+
+
+def _training_subset(folder, sizes, subtract_mean, dtype, keep_train):
+    """get_CIFAR10_data(keep_train=...), bit for bit, reading one batch at a time: the first
+    keep_train training images and the validation split are kept, the mean of all num_training
+    is summed (exactly: integer pixels) on the way; no batch is read that holds none of them."""
+    num_training, num_validation, _ = sizes
+    if not 0 < keep_train <= num_training:
+        raise ValueError(
+            f"num_train must be in 1..{num_training} (the training images), got {keep_train}"
+        )
+    needed = num_training + num_validation
+    per_batch = _images_per_batch(folder)
+    if per_batch is not None and needed > per_batch * len(CIFAR10_TRAIN_BATCHES):
+        raise ValueError(
+            f"num_training + num_validation = {needed}, but only "
+            f"{per_batch * len(CIFAR10_TRAIN_BATCHES)} training images are available"
+        )
+    wanted = {"train": (0, keep_train), "val": (num_training, needed)}
+    kept = {split: ([], []) for split in wanted}
+    total = np.zeros((3, 32, 32), np.float64) if subtract_mean else None
+    start = 0
+    for name in CIFAR10_TRAIN_BATCHES:
+        if start >= needed:
+            break
+        if (
+            per_batch is not None
+            and not subtract_mean
+            and not any(
+                start < stop and first < start + per_batch for first, stop in wanted.values()
+            )
+        ):
+            start += per_batch  # holds none of the images kept: not read
+            continue
+        X, y = load_CIFAR_batch(folder / name)
+        per_batch = _check_count(folder / name, len(X), per_batch)
+        if subtract_mean and start < num_training:
+            total += X[: num_training - start].sum(axis=0, dtype=np.float64)
+        for split, (first, stop) in wanted.items():
+            part = slice(max(first - start, 0), max(min(stop - start, len(X)), 0))
+            kept[split][0].append(X[part])
+            kept[split][1].append(y[part])
+        start += len(X)
+    if start < needed:
+        raise ValueError(
+            f"num_training + num_validation = {needed}, but only {start} training images are "
+            "available"
+        )
+    # The same float64 sum, divided as np.mean divides it: the full load's mean, bit for bit.
+    mean_image = (total / num_training).astype(dtype) if subtract_mean else None
+    data = {}
+    for split, (images, labels) in kept.items():
+        data[f"X_{split}"] = _as_floats(np.concatenate(images), dtype, mean_image)
+        data[f"y_{split}"] = np.concatenate(labels).astype(np.int64)
+    return data

@@ -15,6 +15,7 @@ from nndl.data.cifar10 import CIFAR10
 from nndl.data.errors import DatasetError, _import_optional
 from nndl.data.root import _locate_root, data_root
 from nndl.data.select import selected_dataset
+from nndl.paths import reason
 
 
 def fetch_cifar10(root=None, archive=None):
@@ -37,15 +38,21 @@ def fetch_cifar10(root=None, archive=None):
     if archive is None and _is_complete(target):
         return target
     at_hand = Path(archive) if archive is not None else root / CIFAR10.filename
-    if at_hand.is_file():
-        _verify_archive(at_hand)
-        _unpack(at_hand, root)
-    elif archive is not None:
-        raise DatasetError(f"{at_hand}: no such file")
-    else:
-        downloaded = _download(root)
-        _unpack(downloaded, root)
-        downloaded.unlink()  # the unpacked folder is all the loader reads
+    try:
+        root.mkdir(parents=True, exist_ok=True)  # before a download: a local cause, said so
+        if at_hand.is_file():
+            _verify_archive(at_hand)
+            _unpack(at_hand, root)
+        elif archive is not None:
+            what = "a folder, not the archive" if at_hand.is_dir() else "no such file"
+            raise DatasetError(f"{at_hand}: {what}")
+        else:
+            downloaded = _download(root)
+            _unpack(downloaded, root)
+            downloaded.unlink()  # the unpacked folder is all the loader reads
+    except OSError as error:  # the data root: a file, read-only, a full disk...
+        path = error.filename or root
+        raise DatasetError(f"cannot fetch CIFAR-10 into {root}: {path}: {reason(error)}") from None
     return target
 
 

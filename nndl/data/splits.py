@@ -21,6 +21,19 @@ def _as_floats(images, dtype, mean_image=None):
     return out
 
 
+def _float_dtype(dtype):
+    """dtype as a numpy floating dtype, checked before any image is loaded."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(
+            f"dtype must be a floating-point type such as np.float32, got {dtype!r}"
+        ) from error
+    if dtype.kind != "f":
+        raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype}")
+    return dtype
+
+
 def _split_sizes(num_training, num_validation, num_test):
     """The three split sizes as ints, checked before any image is loaded."""
     return (
@@ -45,14 +58,7 @@ def _make_splits(pool, test, sizes, subtract_mean, dtype, keep_train=None):
     Each split is converted to `dtype` once (from uint8 for CIFAR-10), and the mean training
     image subtracted in the same pass (in place, after the conversion, for float pools).
     """
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(
-            f"dtype must be a floating-point type such as np.float32, got {dtype!r}"
-        ) from error
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype}")
+    dtype = _float_dtype(dtype)
     (X_pool, y_pool), (X_test, y_test) = pool, test
     num_training, num_validation, num_test = sizes
     if num_training + num_validation > len(X_pool):
