@@ -114,11 +114,16 @@ class TrainingRun:
 
     @property
     def best_val_acc(self) -> float:
-        return max(self.val_acc_history)
+        return max(self._accuracies(self.val_acc_history))
 
     @property
     def final_train_acc(self) -> float:
-        return self.train_acc_history[-1]
+        return self._accuracies(self.train_acc_history)[-1]
+
+    def _accuracies(self, history: list[float]) -> list[float]:
+        if not history:
+            raise ValueError("the run recorded no accuracy: it trained for 0 iterations")
+        return history
 
     @property
     def final_train_loss(self) -> float:

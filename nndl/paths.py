@@ -55,7 +55,7 @@ def reason(error: OSError, path=None) -> str:
     if code == errno.ENOTDIR:
         blocker = _file_in_the_way(path)
         where = f"{blocker} is a file" if blocker else "a part of the path is a file"
-        return f"{where}, where a folder should be; remove or rename it, or choose another path"
+        return f"{'it is a file' if blocker == path else where}, {_FILE_IN_THE_WAY}"
     if code == errno.EISDIR:
         return "it is a folder, where a file should be; name a file, or remove the folder"
     if code in (errno.EACCES, errno.EPERM):
@@ -73,12 +73,12 @@ def reason(error: OSError, path=None) -> str:
         return "the name is too long for the file system; choose a shorter one"
     if code == errno.EEXIST:
         if path.exists() and not path.is_dir():
-            return (
-                f"{path} is a file, where a folder should be; remove or rename it, or choose "
-                "another path"
-            )
+            return f"it is a file, {_FILE_IN_THE_WAY}"
         return "something already exists there; remove it or choose another path"
     return error.strerror or str(error)
+
+
+_FILE_IN_THE_WAY = "where a folder should be; remove or rename it, or choose another path"
 
 
 def _missing(path: Path) -> str:

@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from nndl.book.execute import execute_chapters, merge_streams, register_cli
+from nndl.book.execute import ChapterError, execute_chapters, merge_streams, register_cli
+from nndl.cli import UsageError
 
 
 def test_merge_streams_joins_consecutive_pieces_of_one_stream_only():
@@ -48,8 +49,30 @@ def test_book_execute_command_says_where_it_looked_when_there_are_no_chapters(tm
     parser = argparse.ArgumentParser()
     register_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["book", "execute", "--book", str(tmp_path)])
-    with pytest.raises(SystemExit, match="no chapters found in"):
+    with pytest.raises(UsageError, match="no chapters found in"):
         args.func(args)
+
+
+def test_a_notebook_that_is_not_json_is_named_and_left_alone(tmp_path):
+    path = tmp_path / "01_broken.ipynb"
+    path.write_text('{"cells": [')
+    with pytest.raises(ChapterError, match="01_broken.ipynb is not a readable notebook "
+                       r"\(NotJSONError"):  # fmt: skip
+        execute_chapters([path], timeout=60)
+    assert path.read_text() == '{"cells": ['
+
+
+def test_a_failing_cell_is_named_and_the_notebook_not_written_back(tmp_path):
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell(src) for src in ("x = 1", "1 / 0", "y = 2")]
+    path = tmp_path / "01_fails.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    before = path.read_text()
+    with pytest.raises(ChapterError, match="01_fails.ipynb: cell 2 raised ZeroDivisionError: "
+                       "division by zero; the notebook was not written back"):  # fmt: skip
+        execute_chapters([path], timeout=60)
+    assert path.read_text() == before
 
 
 # --------------------------------------------------------------------------------------------

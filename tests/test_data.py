@@ -4,7 +4,6 @@ Every CIFAR-10 file here is a miniature written by the test in the official layo
 downloaded and nothing outside tmp_path is read or written.
 """
 
-import argparse
 import codecs
 import dataclasses
 import io
@@ -362,10 +361,9 @@ def archive(cifar, tmp_path, monkeypatch):
 
 
 def run_cli(*argv):
-    parser = argparse.ArgumentParser(prog="nndl")
-    data.register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *argv])
-    return args.func(args)
+    from nndl.cli import main
+
+    return main(["data", *argv])
 
 
 def test_archive_at_hand_is_verified_and_unpacked(cifar, archive, tmp_path, capsys):
@@ -454,6 +452,7 @@ def test_offline_fetch_says_how_to_get_the_archive_by_hand(tmp_path, monkeypatch
     assert run_cli("fetch", "cifar10", "--root", str(root)) == 1
 
     message = capsys.readouterr().err
+    assert message.startswith("nndl data fetch: could not download")
     assert "could not download" in message and "Name or service not known" in message
     assert data.CIFAR10.md5 in message and "170,498,071 bytes" in message
     assert str(root / "cifar-10-python.tar.gz") in message, "says where to put the archive"
@@ -842,7 +841,7 @@ def test_load_training_subset_holds_one_batch_at_a_time(tmp_path):
 
 def test_fetch_into_a_file_names_it_and_says_what_to_do(archive, tmp_path):
     (tmp_path / "dataroot").write_text("a file where the data root should be")
-    expected = r"cannot fetch CIFAR-10 into .*dataroot: .*dataroot is a file, where a folder"
+    expected = r"cannot fetch CIFAR-10 into .*dataroot: it is a file, where a folder should be"
     with pytest.raises(data.DatasetError, match=expected):
         data.fetch_cifar10(tmp_path / "dataroot", archive)
 

@@ -336,11 +336,13 @@ def test_a_checkpoint_that_cannot_be_written_fails_the_run_naming_the_path(tmp_p
     (tmp_path / "runs").write_text("a file where the checkpoint folder should be")
     solver = tiny_solver(checkpoint_name=tmp_path / "runs" / "net")
     with pytest.raises(
-        OSError, match=r"cannot create the checkpoint folder .*runs: .*runs is a file"
+        OSError, match=r"cannot create the checkpoint folder .*runs: it is a file, where a folder"
     ):
         solver.train()
     assert solver.status == "failed", "the status stayed 'running'"
-    assert "after iteration 1 (epoch 0)" in solver.message and "runs is a file" in solver.message
+    assert (
+        "after iteration 1 (epoch 0)" in solver.message and "runs: it is a file" in solver.message
+    )
 
 
 def test_ctrl_c_during_training_leaves_the_status_interrupted():

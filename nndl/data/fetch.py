@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -52,7 +51,8 @@ def fetch_cifar10(root=None, archive=None):
             downloaded.unlink()  # the unpacked folder is all the loader reads
     except OSError as error:  # the data root: a file, read-only, a full disk...
         path = error.filename or root
-        raise DatasetError(f"cannot fetch CIFAR-10 into {root}: {path}: {reason(error)}") from None
+        where = "" if str(path) == str(root) else f"{path}: "
+        raise DatasetError(f"cannot fetch CIFAR-10 into {root}: {where}{reason(error)}") from None
     return target
 
 
@@ -156,21 +156,18 @@ def register_cli(subparsers):
 
 
 def _run_fetch(args):
-    try:
-        target = fetch_cifar10(args.root, args.archive)
-    except DatasetError as err:
-        print(f"nndl data fetch: {err}", file=sys.stderr)
-        return 1
+    target = fetch_cifar10(args.root, args.archive)  # nndl's main prints an error's one line
     print(f"CIFAR-10 is ready in {target}; select it with NNDL_DATASET=cifar10")
     return 0
 
 
 def _run_info(args):
+    from nndl.cli import UsageError
+
     try:
         name = selected_dataset()
     except ValueError as err:
-        print(f"nndl data info: {err}", file=sys.stderr)
-        return 1
+        raise UsageError(str(err)) from None
     origin = "NNDL_DATASET" if os.environ.get("NNDL_DATASET") else "default"
     root, root_origin = _locate_root(args.root)
     cifar10_dir = root / CIFAR10.folder
