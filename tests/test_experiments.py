@@ -257,8 +257,9 @@ def test_a_sweep_on_local_processes_gives_the_serial_runs_bit_for_bit(serial_run
     assert len({tuple(run.loss_history) for run in serial_runs}) == 4, "four different runs"
 
 
-@pytest.mark.slow
-def test_a_sweep_on_a_dask_cluster_gives_the_serial_runs_bit_for_bit(serial_runs):
+@pytest.fixture(scope="module")
+def dask_executor():
+    """A Dask LocalCluster of two one-thread worker processes, for the module's Dask tests."""
     from dask.distributed import Client, LocalCluster
 
     with (
@@ -268,7 +269,12 @@ def test_a_sweep_on_a_dask_cluster_gives_the_serial_runs_bit_for_bit(serial_runs
         Client(cluster) as client,
     ):
         assert len(client.scheduler_info()["workers"]) == 2
-        assert sweep(train_network, _runs(), executor=client.get_executor()) == serial_runs
+        yield client.get_executor()
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_dask_cluster_gives_the_serial_runs_bit_for_bit(serial_runs, dask_executor):
+    assert sweep(train_network, _runs(), executor=dask_executor) == serial_runs
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,21 +423,24 @@ def test_a_progress_bar_counts_the_tasks_on_stderr(capsys):
 
 
 @pytest.mark.slow
-def test_a_failing_task_on_a_dask_cluster_is_named_and_the_others_kept():
-    from dask.distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        with pytest.raises(experiments.SweepError) as raised:
-            sweep(_square, [{"i": i, "fail": (4,)} for i in range(6)],
-                  executor=client.get_executor())  # fmt: skip
+def test_a_failing_task_on_a_dask_cluster_is_named_and_the_others_kept(dask_executor):
+    with pytest.raises(experiments.SweepError) as raised:
+        sweep(_square, [{"i": i, "fail": (4,)} for i in range(6)], executor=dask_executor)
     error = raised.value
     assert error.results == [0, 1, 4, 9, None, 25]
     [failure] = error.failures
     assert (failure.index, failure.kind) == (4, "raised")
     assert failure.error == "ValueError: task 4 fails on purpose"
     assert "fails on purpose" in failure.traceback
+
+
+@pytest.mark.slow
+def test_a_hung_task_on_a_dask_cluster_times_out_and_the_others_finish(dask_executor):
+    # The last of the module's Dask tests: the hung task keeps a worker thread for a while.
+    with pytest.raises(experiments.SweepError) as raised:
+        sweep(_square, [{"i": i, "hang": (1,)} for i in range(5)], executor=dask_executor,
+              timeout=3)  # fmt: skip
+    error = raised.value
+    assert error.results == [0, None, 4, 9, 16]
+    [failure] = error.failures
+    assert (failure.index, failure.kind) == (1, "timed out")
