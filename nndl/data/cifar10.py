@@ -237,9 +237,10 @@ def _training_subset(folder, sizes, subtract_mean, dtype, keep_train):
             total += X[: num_training - start].sum(axis=0, dtype=np.float64)
         for split, (first, stop) in wanted.items():
             part = slice(max(first - start, 0), max(min(stop - start, len(X)), 0))
-            kept[split][0].append(X[part])
-            kept[split][1].append(y[part])
+            kept[split][0].append(X[part].copy())  # copies: a view would keep the whole batch
+            kept[split][1].append(y[part].copy())
         start += len(X)
+        del X, y  # before the next batch is read
     if start < needed:
         raise ValueError(
             f"num_training + num_validation = {needed}, but only {start} training images are "
