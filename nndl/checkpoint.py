@@ -719,7 +719,8 @@ def _host():
 
 
 def _write_atomically(path, write, action):
-    """Call write(file) on a new file, then put it at path in one rename."""
+    """Call write(file) on a new file, then put it at path in one step: a link of the unnamed
+    file to a name nothing has yet, else a rename over the old file."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
@@ -733,10 +734,11 @@ def _write_atomically(path, write, action):
             write(file)
             file.flush()
             os.fsync(file.fileno())
-            if temporary is None:  # an unnamed file: give it a name, then the final one
-                temporary = _give_name(file, directory)
-        os.replace(temporary, path)
-        temporary = None
+            if temporary is None:  # an unnamed file: its final name, or a temporary one
+                temporary = _give_name(file, directory, os.path.basename(path))
+        if temporary is not None:
+            os.replace(temporary, path)
+            temporary = None
     except OSError as error:
         raise explained(error, path, action) from None
     finally:
@@ -761,20 +763,25 @@ def _new_file(directory):
     return os.open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o666), name
 
 
-def _give_name(file, directory):
-    """A temporary name for the unnamed file: a link to it, or where the system refuses that
-    link, a copy of it (flushed too)."""
-    name = _temporary_name(directory)
+def _give_name(file, directory, final):
+    """Name the unnamed file: its final name if nothing has it yet (one atomic link: a kill
+    leaves nothing behind), else a temporary name to rename over it, returned. Where the system
+    refuses such links, a flushed copy under a temporary name."""
     folder = os.open(directory, os.O_RDONLY)
     try:
         # With dst_dir_fd, os.link calls linkat(..., AT_SYMLINK_FOLLOW): the link is to the file
         # that /proc/self/fd/N stands for, not to that symbolic link.
-        os.link(f"/proc/self/fd/{file.fileno()}", os.path.basename(name), dst_dir_fd=folder)
-        return name
-    except OSError:
-        pass
+        for name in (final, os.path.basename(_temporary_name(directory))):
+            try:
+                os.link(f"/proc/self/fd/{file.fileno()}", name, dst_dir_fd=folder)
+                return None if name == final else os.path.join(directory, name)
+            except FileExistsError:
+                continue  # an older checkpoint of that name: replaced by a rename
+            except OSError:
+                break
     finally:
         os.close(folder)
+    name = _temporary_name(directory)
     with open(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), "wb") as copy:
         file.seek(0)
         shutil.copyfileobj(file, copy)

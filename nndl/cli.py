@@ -97,6 +97,8 @@ def describe(error: BaseException) -> str:
         return str(error)
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
+        if error.filename2:  # shutil's copies name both: the source, then the destination
+            where = f"copying {error.filename} to {error.filename2}: "
         return f"{where}{reason(error) if error.errno else error}"
     if isinstance(error, ValueError | TypeError) and str(error):
         return str(error)

@@ -428,8 +428,10 @@ def sweep(
       (``dask.distributed.Client.get_executor()``); by default two local processes, shut down
       afterwards. An executor passed in is left running for its owner.
     - timeout: seconds a task may run (None: no limit). A task past it is reported as timed
-      out; on the default processes its worker is stopped (and replaced), elsewhere the task
-      is abandoned (a thread cannot be stopped; Dask cancels it).
+      out; on the default processes its worker is stopped (and replaced). On an executor passed
+      in the sweep goes on without it, but the task runs on in its thread until it returns
+      (no thread can be stopped; Dask drops its result), holding that worker: restart Dask's
+      workers (``client.restart()``) if it hangs for good.
     - retries: how many times a task is run again when its worker process died (killed, out
       of memory) or it timed out; a task that raised is not (it would raise again)
     - progress: show a progress bar (tqdm) on stderr; None: when stderr is a terminal

@@ -53,7 +53,7 @@ def reason(error: OSError, path=None) -> str:
     if code == errno.ENOENT:
         return _missing(path)
     if code == errno.ENOTDIR:
-        blocker = _file_in_the_way(path)
+        blocker = file_in_the_way(path)
         where = f"{blocker} is a file" if blocker else "a part of the path is a file"
         return f"{'it is a file' if blocker == path else where}, {_FILE_IN_THE_WAY}"
     if code == errno.EISDIR:
@@ -92,9 +92,9 @@ def _missing(path: Path) -> str:
     return "no such file or folder"
 
 
-def _file_in_the_way(path: Path) -> Path | None:
-    """The first part of path that exists but is not a folder."""
-    for part in reversed(path.parents):
+def file_in_the_way(path) -> Path | None:
+    """The first folder on the way to path that exists but is not a folder (None if none)."""
+    for part in reversed(Path(path).parents):
         if part.exists() and not part.is_dir():
             return part
     return None

@@ -178,10 +178,9 @@ class Solver:
             # A failed checkpoint write (a full disk), an error in the model, Ctrl-C: the status
             # says so, and the model keeps the parameters of the last complete iteration.
             self.status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-            self.message = (
-                f"{type(error).__name__} after iteration {self.iteration} "
-                f"(epoch {self.epoch}): {error}"
-            )
+            where = f"after iteration {self.iteration} (epoch {self.epoch})"
+            said = f": {error}" if str(error) else ""
+            self.message = f"{type(error).__name__} {where}{said}"
             raise
         if self.status == "diverged":
             # Logged only now, so that the message does not garble the progress bar.

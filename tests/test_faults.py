@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from nndl import checkpoint as checkpoint_module
-from nndl.checkpoint import CheckpointError, read_checkpoint
+from nndl.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from nndl.solver import Solver
 from tests.training_helpers import TinyClassifier, assert_identical, make_data, state, tiny_solver
 
@@ -35,9 +35,9 @@ EPOCHS = 3
 # SIGKILL at every kind of point of a checkpoint write
 # --------------------------------------------------------------------------------------------
 
-# The steps of a write, in order: each archive member, the flush to disk, the link that names
-# the file, the rename that puts it in place. A kill at the k-th call of any of them, for k
-# drawn by each seed, is a kill in the middle of some checkpoint.
+# The steps of a write, in order: each archive member, the digest, the flush to disk, the link
+# that names the file (or the rename that puts it over an older one). A kill at the k-th call of
+# any of them, for k drawn by each seed, is a kill in the middle of some checkpoint.
 STEPS = [
     (zipfile.ZipFile, "writestr"),
     (checkpoint_module, "_hash_stream"),
@@ -123,9 +123,31 @@ def test_a_kill_during_a_checkpoint_leaves_every_file_loadable_and_resumes_bit_f
         resumed = tiny_solver(num_epochs=EPOCHS, checkpoint_name=tmp_path / "run")
     resumed.train()
     assert_identical(state(resumed), uninterrupted)
-    # A kill between naming the file and renaming it leaves a temporary name; the next write
-    # into the folder (the resumed run's) removes it, its writer being dead.
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("run_epoch_")) == []
+
+
+def test_a_kill_while_replacing_a_checkpoint_keeps_the_old_one_and_the_next_write_cleans_up(
+    tmp_path,
+):
+    # Over an existing name the file is renamed into place, from a temporary name: a kill just
+    # before the rename leaves that name behind, and the old checkpoint whole.
+    path = tmp_path / "c.npz"
+    metadata = {"format": checkpoint_module.CHECKPOINT_FORMAT, "version": 3}
+    write_checkpoint(path, {"x": np.arange(3)}, {**metadata, "run": "old"})
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+            write_checkpoint(path, {"x": np.arange(5)}, {**metadata, "run": "new"})
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WTERMSIG(status) == signal.SIGKILL
+    assert read_checkpoint(path)[1]["run"] == "old"
+    [left] = [p.name for p in tmp_path.iterdir() if p.name != "c.npz"]
+    assert left.startswith(".checkpoint-") and left.endswith(".tmp")
+    write_checkpoint(tmp_path / "d.npz", {}, {"format": "next"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz", "d.npz"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from nndl.data.errors import DatasetError
 from nndl.data.root import data_root
 from nndl.data.safe_pickle import _load_pickle
 from nndl.data.splits import _as_floats, _float_dtype, _make_splits, _split_sizes
+from nndl.paths import file_in_the_way
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,12 @@ def _cifar10_folder(cifar10_dir):
         raise DatasetError(
             f"{folder} is a file, where the CIFAR-10 folder should be; remove it and run `nndl "
             "data fetch cifar10`, or point NNDL_DATA at another directory"
+        )
+    blocker = file_in_the_way(folder)
+    if blocker is not None:
+        raise DatasetError(
+            f"{blocker} is a file, where a folder should be (on the way to the CIFAR-10 folder "
+            f"{folder}); point NNDL_DATA (or --root) at a directory"
         )
     if not folder.is_dir():
         raise DatasetError(
