@@ -221,6 +221,24 @@ def test_a_bit_flip_anywhere_in_a_checkpoint_is_detected(a_checkpoint, tmp_path)
     assert not undetected, f"{len(undetected)} of {tried} flips passed: {undetected}"
 
 
+@pytest.mark.parametrize(
+    "offset, bit, what",
+    [(6, 6, "the zip version needed"), (8, 0, "the encryption flag"), (8, 6, "strong encryption")],
+)
+def test_a_flip_that_makes_zipfile_refuse_a_member_is_detected(a_checkpoint, tmp_path, offset,
+                                                                bit, what):  # fmt: skip
+    # The central directory entry of the first member: zipfile then raises NotImplementedError
+    # or RuntimeError, not BadZipFile.
+    with zipfile.ZipFile(a_checkpoint) as archive:
+        entry = archive.start_dir
+    raw = bytearray(a_checkpoint.read_bytes())
+    raw[entry + offset] ^= 1 << bit
+    path = tmp_path / "flipped.npz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="flipped.npz"):
+        read_checkpoint(path)
+
+
 # --------------------------------------------------------------------------------------------
 # A full disk, at every point of a write
 # --------------------------------------------------------------------------------------------
