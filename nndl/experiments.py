@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from nndl.arguments import require_int, require_number
 
@@ -554,7 +553,13 @@ class _Sweep:
             disable=not self.progress,
             desc=getattr(self.function, "__name__", None),
         )
-        redirect = logging_redirect_tqdm() if self.progress else contextlib.nullcontext()
+        redirect = contextlib.nullcontext()
+        if self.progress:
+            # Imported only here: it imports tqdm.auto, which in a Jupyter kernel warns on
+            # stderr (and a chapter must print nothing there).
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            redirect = logging_redirect_tqdm()
         with bar, redirect:
             try:
                 for index, result in self.results():
