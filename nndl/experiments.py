@@ -232,7 +232,7 @@ class TaskFailure:
 
     - index: its position in the sweep's arguments
     - arguments: its keyword arguments, as given
-    - kind: "raised", "timed out" or "worker died"
+    - kind: "raised", "timed out", "worker died", or "not run" (an executor passed in broke)
     - error: one line: the exception (``ValueError: ...``), or what happened to the task
     - traceback: the task's traceback where it raised, else ""
     """
@@ -483,6 +483,14 @@ def iter_sweep(
     return _Sweep.start(function, arguments, executor, timeout, retries, progress).iterate()
 
 
+# What a task that ran when a process of a pool passed in died is told (which task killed it,
+# the pool does not say).
+BROKEN_POOL = (
+    "a process of the executor's pool died while it ran (killed by this task or by one running "
+    "beside it, or by the out-of-memory killer); the pool cannot run tasks any more"
+)
+
+
 class _Sweep:
     """The bookkeeping of one sweep: which task runs where since when, what came back.
 
@@ -492,7 +500,8 @@ class _Sweep:
 
     @classmethod
     def start(cls, function, arguments, executor, timeout, retries, progress):
-        """A sweep's arguments checked, and its executor (the default one: started)."""
+        """A sweep of function over arguments, checked (its own processes start when it is
+        first iterated)."""
         if not isinstance(executor, Executor | None):
             raise TypeError(
                 "executor must be a concurrent.futures.Executor or None, got "
@@ -596,6 +605,9 @@ class _Sweep:
                 except BrokenProcessPool:  # a worker died since the last look
                     self.attempts[index] -= 1
                     self.pending.appendleft(index)
+                    if not self.own:  # not ours to replace: the rest cannot run on it
+                        self._abandon_pending()
+                        break
                     self._replace_broken_pool([])
                     continue
                 self.running[future] = (index, time.time())
@@ -610,8 +622,10 @@ class _Sweep:
                     self.done[index] = future.result()
                     self.finished.add(index)
                     yield index, self.done[index]
-                elif isinstance(error, BrokenProcessPool):
+                elif isinstance(error, BrokenProcessPool) and self.own:
                     broken.append(index)
+                elif isinstance(error, BrokenProcessPool):  # a pool passed in: its owner's
+                    self._fail(index, "worker died", BROKEN_POOL)
                 elif type(error).__name__ == "KilledWorker":  # Dask's, after its own retries
                     self._fail(index, "worker died", f"{type(error).__name__}: {error}")
                 else:
@@ -620,15 +634,35 @@ class _Sweep:
                 self._replace_broken_pool(broken)
             self._stop_overdue()
 
+    def _abandon_pending(self):
+        """The executor passed in is broken: the tasks not yet handed over fail, to be run
+        again on another executor with .retry(executor=...)."""
+        while self.pending:
+            index = self.pending.popleft()
+            failure = TaskFailure(
+                index, self.arguments[index], "not run",
+                "the executor passed in is broken (a worker process died); pass a new one "
+                "to .retry(executor=...)",
+            )  # fmt: skip
+            self.failures.append(failure)
+
     def _fail(self, index, kind, error, traceback=""):
         """Report a task's failure now; run it again if it may be."""
-        if kind in ("worker died", "timed out") and self.attempts[index] <= self.retries:
+        retry_here = self.own or not self._broken_pool()
+        if (
+            kind in ("worker died", "timed out")
+            and self.attempts[index] <= self.retries
+            and (retry_here)
+        ):
             logger.warning("task %d %s (%s); running it again", index, kind, error)
             self.pending.append(index)
             return
         failure = TaskFailure(index, self.arguments[index], kind, error, traceback)
         logger.warning("%s", failure)
         self.failures.append(failure)
+
+    def _broken_pool(self):
+        return bool(getattr(self.executor, "_broken", False))  # concurrent.futures' own flag
 
     def _next_deadline(self):
         """Seconds until the first running task's time is up (None: no limit)."""

@@ -354,6 +354,27 @@ def test_a_task_whose_worker_died_once_is_retried_when_asked(tmp_path):
     assert failure.kind == "worker died"
 
 
+def test_a_process_pool_passed_in_that_breaks_fails_the_rest_which_retry_elsewhere():
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        with pytest.raises(experiments.SweepError) as raised:
+            sweep(_square, [{"i": i, "kill": (3,)} for i in range(8)], executor=pool)
+    error = raised.value
+    kinds = {failure.index: failure.kind for failure in error.failures}
+    assert kinds[3] == "worker died" and set(kinds.values()) <= {"worker died", "not run"}
+    assert all(error.results[i] == i * i for i in error.finished) and len(error.finished) >= 2
+    assert "pass a new one to .retry(executor=...)" in str(error)
+    # Run again on a new pool: task 3 kills it again; the earlier results are kept, and
+    # the failures keep the tasks' own indices.
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        with pytest.raises(experiments.SweepError) as again:
+            error.retry(executor=pool)
+    retried = again.value
+    assert 3 in {failure.index for failure in retried.failures}
+    assert set(retried.finished) >= set(error.finished)
+    assert all(retried.results[i] == i * i for i in retried.finished)
+
+
 def test_a_task_past_its_time_limit_is_stopped_and_the_others_finish():
     start = time.perf_counter()
     with pytest.raises(experiments.SweepError) as raised:
