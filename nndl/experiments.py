@@ -483,6 +483,9 @@ def iter_sweep(
     return _Sweep.start(function, arguments, executor, timeout, retries, progress).iterate()
 
 
+# Seconds that Ctrl-C waits for results already on their way from the workers.
+GRACE = 0.1
+
 # What a task that ran when a process of a pool passed in died is told (which task killed it,
 # the pool does not say).
 BROKEN_POOL = (
@@ -741,8 +744,16 @@ class _Sweep:
         return set(range(len(self.done))) - self.finished - failed
 
     def stop(self):
-        """Ctrl-C: hand over no further task, and stop the running ones at once."""
+        """Ctrl-C: hand over no further task, keep the results already on their way (a tenth
+        of a second's grace), and stop the running tasks."""
         self.pending.clear()
+        if self.running:
+            finished, _ = wait(self.running, timeout=GRACE)
+            for future in finished:
+                index, _ = self.running.pop(future)
+                if not future.cancelled() and future.exception() is None:
+                    self.done[index] = future.result()
+                    self.finished.add(index)
         for future in self.running:
             future.cancel()
         if self.own:

@@ -347,5 +347,5 @@ def test_ctrl_c_during_a_sweep_stops_it_at_once_and_keeps_what_finished(tmp_path
     assert len(logged) <= finished_then + 2, "tasks ran on after Ctrl-C"
     kept = ast.literal_eval(out.split("kept", 1)[1].strip())
     assert set(kept) <= set(logged), "a result that no task finished"
-    # A task that logged in the last milliseconds may have been stopped before it returned.
-    assert len(kept) >= finished_then - 2, f"results lost: kept {kept}, finished {logged}"
+    # Results on their way when Ctrl-C came are waited for, a tenth of a second.
+    assert len(kept) >= finished_then, f"results lost: kept {kept}, finished {logged}"
