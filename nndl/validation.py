@@ -45,6 +45,26 @@ def check_array(name: str, layer: str, a: Any) -> np.ndarray:
     return a
 
 
+def check_scale_and_shift(layer: str, x: np.ndarray, gamma: Any, beta: Any) -> tuple:
+    """Return gamma and beta, after checking that they are arrays of numbers; integer ones (CS231n's
+    notebooks pass ``np.asarray([3, 4, 5, 6])``) are converted to x's dtype, as numpy's arithmetic
+    would convert them for a float64 x (and without turning a float32 computation into float64).
+    Run after ``check_array`` has checked x."""
+    params = []
+    for name, a in (("gamma", gamma), ("beta", beta)):
+        if isinstance(a, np.ndarray) and a.dtype.kind in "iub" and x.dtype != object:
+            a = a.astype(x.dtype)
+        params.append(check_array(name, layer, a))
+    return tuple(params)
+
+
+def check_cache(layer: str, cache: Any, forward: str) -> None:
+    """Raise unless there is a cache. Any type is accepted (a student's forward may return a tuple,
+    a dict or a NamedTuple of its own); None means that the forward's cache never arrived."""
+    if cache is None:
+        raise TypeError(f"{layer}: cache must be the cache that {forward} returned, got NoneType")
+
+
 def check_shape(
     name: str, layer: str, a: np.ndarray, shape: tuple[int, ...], why: str = "", match=None
 ) -> None:

@@ -267,8 +267,8 @@ def test_batchnorm_backward_rejects_a_dout_of_the_wrong_shape(backward):
     _, cache = batchnorm_reference(np.ones((4, 3)), np.ones(3), np.zeros(3), {})
     with pytest.raises(ValueError, match=r"dout must have shape \(4, 3\)"):
         backward(np.ones((3, 4)), cache)
-    with pytest.raises(TypeError, match="BatchNormCache"):
-        backward(np.ones((4, 3)), (1, 2, 3))
+    with pytest.raises(TypeError, match="cache must be the cache that batchnorm_forward returned"):
+        backward(np.ones((4, 3)), None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -611,3 +611,15 @@ def test_dropout_without_seed_or_rng_draws_from_numpys_global_generator():
     again, _ = dropout_forward(x, {"p": 0.5})
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, dropout_forward(x, {"p": 0.5})[0])
+
+
+def test_nndl_layers_exports_what_cs231n_layers_does_and_every_layer_of_the_table():
+    import nndl.layers
+    from nndl.table import exported_names
+
+    assert set(nndl.layers.__all__) == {"np", *exported_names()}
+    namespace = {}
+    exec("from nndl.layers import *", namespace)  # what CS231n's notebooks run
+    for name in ("affine_forward", "batchnorm_backward_alt", "layernorm_forward", "svm_loss"):
+        assert callable(namespace[name]), name
+    assert namespace["np"] is np
