@@ -46,15 +46,19 @@ def check_array(name: str, layer: str, a: Any) -> np.ndarray:
 
 
 def check_scale_and_shift(layer: str, x: np.ndarray, gamma: Any, beta: Any) -> tuple:
-    """Return gamma and beta, after checking that they are arrays of numbers; integer ones (CS231n's
-    notebooks pass ``np.asarray([3, 4, 5, 6])``) are converted to x's dtype, as numpy's arithmetic
-    would convert them for a float64 x (and without turning a float32 computation into float64).
-    Run after ``check_array`` has checked x."""
+    """Return gamma and beta in x's dtype, after checking that they are arrays of numbers:
+    integer ones (CS231n's notebooks pass ``np.asarray([3, 4, 5, 6])``) become floats, as numpy's
+    arithmetic would make them for a float64 x, and float ones of the other precision take x's,
+    so that a float32 layer computes and returns float32. Run after ``check_array`` has checked
+    x; in a symbolic run (x an object array) they are left as they are."""
     params = []
     for name, a in (("gamma", gamma), ("beta", beta)):
-        if isinstance(a, np.ndarray) and a.dtype.kind in "iub" and x.dtype != object:
+        integer = isinstance(a, np.ndarray) and a.dtype.kind in "iub"
+        if not integer:
+            check_array(name, layer, a)
+        if x.dtype != object and a.dtype != object and a.dtype != x.dtype:
             a = a.astype(x.dtype)
-        params.append(check_array(name, layer, a))
+        params.append(a)
     return tuple(params)
 
 
