@@ -113,6 +113,7 @@ def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
     np.testing.assert_allclose(scaled, gamma * out + beta, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.layernorm
 @pytest.mark.spatial_groupnorm
 def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
     x = offset_and_scaled(rng, (3, 2, 3, 3), axis=1)
@@ -148,6 +149,7 @@ def test_every_normalization_keeps_the_dtype_of_its_input(rng, name, dtype):
         assert all(g.dtype == dtype for g in grads), (kind, backward)
 
 
+@pytest.mark.layernorm
 @pytest.mark.spatial_groupnorm
 def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
     x = offset_and_scaled(rng, (3, 4), axis=1).astype(np.float32)
