@@ -623,3 +623,18 @@ def test_nndl_layers_exports_what_cs231n_layers_does_and_every_layer_of_the_tabl
     for name in ("affine_forward", "batchnorm_backward_alt", "layernorm_forward", "svm_loss"):
         assert callable(namespace[name]), name
     assert namespace["np"] is np
+
+
+@pytest.mark.batchnorm_forward
+def test_batchnorm_takes_integer_gamma_and_beta_as_numpy_would():
+    """CS231n's notebooks pass gamma = np.asarray([3, 4, 5, 6]); float32 x stays float32."""
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    ints, floats = (
+        (np.asarray([3, 4, 5, 6]), np.asarray([1, 2, 3, 4])),
+        ([3.0, 4, 5, 6], [1.0, 2, 3, 4]),
+    )
+    out, _ = batchnorm_forward(x, *ints, {})
+    expected, _ = batchnorm_forward(x, *(np.array(a) for a in floats), {})
+    np.testing.assert_array_equal(out, expected)
+    out32, _ = batchnorm_forward(x.astype(np.float32), *ints, {})
+    assert out32.dtype == np.float32

@@ -485,3 +485,18 @@ def test_spatial_batch_norm_names_itself_for_a_bad_bn_param(bn_param, message):
     x, gamma = np.zeros((2, 4, 3, 3)), np.ones(4)
     with pytest.raises(ValueError, match=rf"^spatial_batchnorm_forward: {message}"):
         layers.spatial_batchnorm_forward(x, gamma, 0 * gamma, bn_param)
+
+
+@pytest.mark.parametrize(
+    "name", [layer_cases.param(layer) for layer in layer_cases.FAMILY.values()]
+)
+def test_integer_gamma_and_beta_are_used_as_numpy_would_use_them(rng, name):
+    """CS231n's notebooks pass gamma = np.asarray([3, 4, 5, 6]): as floats of x's dtype."""
+    layer = LAYERS[name]
+    case = layer_cases.example(layer, rng)
+    integers = tuple(np.arange(1, p.size + 1).reshape(p.shape) for p in case["params"])
+    floats = tuple(p.astype(np.float64) for p in integers)
+    out, _ = layer_cases.forward(layer, case["x"], integers, case["args"])
+    expected, _ = layer_cases.forward(layer, case["x"], floats, case["args"])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, expected)
