@@ -26,8 +26,9 @@ END = "### END SOLUTION"
 
 # The folders the student copy leaves out: the instructor's tests (the catalogues of wrong and of
 # correct implementations, each one slip from or another form of the solution, the tests that
-# compare the copy with the solution, the book's build checks) and the instructor's CI script.
-INSTRUCTOR_ONLY = ("tests/instructor/", ".ci/")
+# compare the copy with the solution, the book's build checks), the instructor's CI script and
+# the project's documentation (the copy's README is the student's).
+INSTRUCTOR_ONLY = ("tests/instructor/", ".ci/", "docs/")
 
 
 def instructor_only(name: str) -> bool:
