@@ -40,6 +40,7 @@ from nndl.spatial import (
     spatial_batchnorm_forward,
 )
 from nndl.validation import check_array, check_shape
+from tests.instructor.entries import entries
 from tests.instructor.wrong_implementations import Substitute
 
 # --------------------------------------------------------------------------------------------
@@ -632,3 +633,6 @@ CATALOGUE = (
         ),
     ),
 )
+
+# The entries of layers that keep theirs in files of their own (tests/instructor/entries.py).
+CATALOGUE = (*CATALOGUE, *entries("CORRECT"))

@@ -27,6 +27,7 @@ from nndl.spatial import (
     spatial_groupnorm_backward_alt,
     spatial_groupnorm_forward,
 )
+from tests.instructor.entries import entries
 
 
 @dataclass(frozen=True)
@@ -728,3 +729,7 @@ CATALOGUE = (
         "spatial_groupnorm_backward_alt: dx lacks the path through the variance",
     ),
 )
+
+
+# The entries of layers that keep theirs in files of their own (tests/instructor/entries.py).
+CATALOGUE = (*CATALOGUE, *entries("WRONG"))
