@@ -32,6 +32,7 @@ from nndl.batchnorm import (
 )
 from nndl.layernorm import layernorm_backward, layernorm_backward_alt, layernorm_forward
 from nndl.normalization import NormalizationCache
+from nndl.rmsnorm import RMSNormCache, rmsnorm_backward, rmsnorm_backward_alt, rmsnorm_forward
 from nndl.spatial import (
     SpatialBatchNormCache,
     spatial_batchnorm_backward,
@@ -61,6 +62,7 @@ __all__ = [
     "BN_MODES",
     "DropoutCache",
     "NormalizationCache",
+    "RMSNormCache",
     "SpatialBatchNormCache",
     "affine_backward",
     "affine_forward",
@@ -74,6 +76,9 @@ __all__ = [
     "layernorm_forward",
     "relu_backward",
     "relu_forward",
+    "rmsnorm_backward",
+    "rmsnorm_backward_alt",
+    "rmsnorm_forward",
     "softmax_loss",
     "spatial_batchnorm_backward",
     "spatial_batchnorm_backward_alt",

@@ -309,7 +309,7 @@ LAYERS: dict[str, Layer] = {
                 LabTask(
                     "layernorm",
                     10,
-                    8,
+                    4,
                     functions=_layernorm(
                         "layernorm_forward", "layernorm_backward", "layernorm_backward_alt"
                     ),
@@ -318,6 +318,36 @@ LAYERS: dict[str, Layer] = {
                     ),
                     check=Function(f"{_checks}.normalization", "check_layernorm"),
                     requires=("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
+                ),
+            ),
+        ),  # fmt: skip
+        Layer(
+            name="rmsnorm",
+            title="RMS normalization",
+            forward=_in("nndl.rmsnorm")("rmsnorm_forward"),
+            backward=_in("nndl.rmsnorm")("rmsnorm_backward"),
+            backward_alt=_in("nndl.rmsnorm")("rmsnorm_backward_alt"),
+            cache="RMSNormCache",
+            derivation="rmsnorm",
+            param="rms_param",
+            defaults=NORM_DEFAULTS,
+            params=("gamma",),
+            normalization=True,
+            example=Example((4, 5), (5,)),
+            exports=("RMSNormCache",),
+            chapter=10,
+            tasks=(
+                LabTask(
+                    "rmsnorm",
+                    10,
+                    4,
+                    functions=_in("nndl.rmsnorm")(
+                        "rmsnorm_forward", "rmsnorm_backward", "rmsnorm_backward_alt"
+                    ),
+                    graded=_in("nndl.rmsnorm")(
+                        "rmsnorm_forward", "rmsnorm_backward", "rmsnorm_backward_alt"
+                    ),
+                    check=Function(f"{_checks}.rmsnorm", "check_rmsnorm"),
                 ),
             ),
         ),  # fmt: skip
