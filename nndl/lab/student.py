@@ -151,7 +151,7 @@ def find_solution_blocks(path: str, text: str) -> list[SolutionBlock]:
         if task is None:
             raise LabError(
                 f"{path}:{start + 1}: the solution block in {function} belongs to no lab task; "
-                "add the function to a task in nndl.lab.tasks.TASKS"
+                "add the function to a lab task of its layer (nndl/table.py) or of nndl.lab.tasks"
             )
         indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
         blocks.append(SolutionBlock(path, function, task, start, end + 1, indent))
