@@ -17,41 +17,21 @@ There are no running averages: the layer computes the same thing in train and te
 
 from __future__ import annotations
 
-import numpy as np
-
 from nndl.normalization import (
     NormalizationCache,
     normalization_backward,
     normalization_backward_alt,
     normalization_forward,
 )
-from nndl.table import NORM_DEFAULTS
 from nndl.validation import (
     check_array,
     check_cache,
-    check_mode,
-    check_number,
-    check_param_dict,
+    check_norm_param,
     check_scale_and_shift,
     check_shape,
 )
 
-MODES = ("train", "test")
-NORM_PARAM_KEYS = frozenset({"eps", "mode"})
 FEATURE_AXIS = (1,)  # the axis of x (N, D) the statistics are taken over
-
-
-def check_norm_param(layer: str, name: str, param, symbolic: bool = False):
-    """Return ``eps`` from ``param`` (the ``ln_param`` / ``gn_param`` dict), after checking its
-    keys with ``nndl.validation``'s rules, as batch norm checks ``bn_param``: ``eps`` (a finite
-    number > 0, default 1e-5) and ``mode`` ('train' or 'test'; accepted so that a network can
-    set the mode of every normalization layer alike, and ignored, since these layers are the
-    same in both modes). Any other key is a mistake, e.g. a misspelt ``eps``. In a
-    ``symbolic`` run (x an object array) eps may be a symbol."""
-    check_param_dict(layer, name, param, NORM_PARAM_KEYS)
-    check_mode(layer, f"{name}['mode']", param.get("mode", "train"), MODES)
-    eps = param.get("eps", NORM_DEFAULTS["eps"])
-    return check_number(f"{name}['eps']", layer, eps, 0, np.inf, "()", symbolic)
 
 
 def _check_layernorm_inputs(x, gamma, beta, ln_param) -> tuple:

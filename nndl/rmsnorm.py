@@ -17,8 +17,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from nndl.layernorm import check_norm_param
-from nndl.validation import check_array, check_cache, check_scale_and_shift, check_shape
+from nndl.validation import (
+    check_array,
+    check_cache,
+    check_norm_param,
+    check_scale_and_shift,
+    check_shape,
+)
 
 
 class RMSNormCache(NamedTuple):

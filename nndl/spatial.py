@@ -24,14 +24,19 @@ from nndl.batchnorm import (
     batchnorm_forward,
     check_bn_param,
 )
-from nndl.layernorm import check_norm_param
 from nndl.normalization import (
     NormalizationCache,
     normalization_backward,
     normalization_backward_alt,
     normalization_forward,
 )
-from nndl.validation import check_array, check_cache, check_scale_and_shift, check_shape
+from nndl.validation import (
+    check_array,
+    check_cache,
+    check_norm_param,
+    check_scale_and_shift,
+    check_shape,
+)
 
 GROUP_AXES = (2, 3, 4)  # of x seen as (N, G, K, H, W): a group's channels and positions
 

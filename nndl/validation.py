@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from nndl.arguments import make_rng, require_int, require_number
+from nndl.table import NORM_DEFAULTS
 
 # dtype.char of float32, float64, and object (symbolic runs).
 _ARRAY_DTYPES = "fdO"
@@ -115,6 +116,23 @@ def check_param_dict(layer: str, name: str, params: Any, known: Collection[str])
             f"{', '.join(sorted(known))}"
         )
     return params
+
+
+NORM_MODES = ("train", "test")
+NORM_PARAM_KEYS = frozenset({"eps", "mode"})
+
+
+def check_norm_param(layer: str, name: str, param: Any, symbolic: bool = False) -> Any:
+    """Return ``eps`` from ``param`` (the ``ln_param`` / ``gn_param`` / ``rms_param`` dict of a
+    normalization without running averages), after checking its keys as batch norm checks
+    ``bn_param``: ``eps`` (a finite number > 0, default 1e-5) and ``mode`` ('train' or 'test';
+    accepted so that a network can set the mode of every normalization layer alike, and ignored,
+    since these layers are the same in both modes). Any other key is a mistake, e.g. a misspelt
+    ``eps``. In a ``symbolic`` run (x an object array) eps may be a symbol."""
+    check_param_dict(layer, name, param, NORM_PARAM_KEYS)
+    check_mode(layer, f"{name}['mode']", param.get("mode", "train"), NORM_MODES)
+    eps = param.get("eps", NORM_DEFAULTS["eps"])
+    return check_number(f"{name}['eps']", layer, eps, 0, np.inf, "()", symbolic)
 
 
 def check_mode(layer: str, name: str, mode: Any, modes=("train", "test")) -> str:
