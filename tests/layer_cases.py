@@ -38,10 +38,14 @@ def param(layer: Layer, *values, id: str | None = None):
     return pytest.param(*(values or (layer.name,)), marks=marks(layer), id=id or layer.name)
 
 
-def backwards(layer: Layer) -> dict:
-    """The layer's backward passes by kind: "staged", "alt" (the closed form) and "fast" (the
-    fast kernel, when the table names one)."""
-    found = {"staged": layer.backward, "alt": layer.backward_alt, "fast": layer.fast_backward}
+def backwards(layer: Layer, fast: bool = False) -> dict:
+    """The layer's backward passes by kind: "staged", "alt" (the closed form) and, with
+    ``fast``, "fast" (the fast kernel, when the table names one). The fast kernels are the
+    instructor's (a student copy's are the student's own functions), so only the instructor's
+    tests (tests/instructor/test_fast_kernels.py) ask for them."""
+    found = {"staged": layer.backward, "alt": layer.backward_alt}
+    if fast:
+        found["fast"] = layer.fast_backward
     return {kind: backward for kind, backward in found.items() if backward is not None}
 
 
