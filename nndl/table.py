@@ -17,6 +17,7 @@ shows.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -33,7 +34,9 @@ class Function:
     name: str
 
     def resolve(self) -> Callable:
-        return getattr(importlib.import_module(self.module), self.name)
+        # sys.modules first: a network calls its layers' passes at every step
+        module = sys.modules.get(self.module) or importlib.import_module(self.module)
+        return getattr(module, self.name)
 
     def __call__(self, *args, **kwargs):
         return self.resolve()(*args, **kwargs)
