@@ -42,7 +42,7 @@ def backwards(layer: Layer, fast: bool = False) -> dict:
     """The layer's backward passes by kind: "staged", "alt" (the closed form) and, with
     ``fast``, "fast" (the fast kernel, when the table names one). The fast kernels are the
     instructor's (a student copy's are the student's own functions), so only the instructor's
-    tests (tests/instructor/test_fast_kernels.py) ask for them."""
+    tests (test_fast_kernels.py, which the student copy leaves out) ask for them."""
     found = {"staged": layer.backward, "alt": layer.backward_alt}
     if fast:
         found["fast"] = layer.fast_backward

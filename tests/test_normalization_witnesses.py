@@ -108,7 +108,7 @@ def float_arrays(rng, shape, param_shape):
 
 
 # Each layer's backward passes by kind: staged, alt (closed form); ALL adds its fast kernel,
-# which the instructor's tests hold to the same witnesses (tests/instructor/test_fast_kernels.py).
+# which the instructor's tests hold to the same witnesses (test_fast_kernels.py, instructor-only).
 BACKWARDS = {name: layer_cases.backwards(layer) for name, layer in layer_cases.FAMILY.items()}
 ALL = {name: layer_cases.backwards(layer, fast=True) for name, layer in layer_cases.FAMILY.items()}
 KINDS = ("staged", "alt")
