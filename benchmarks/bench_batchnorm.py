@@ -2,9 +2,10 @@
 
     python benchmarks/bench_batchnorm.py [--repeats 21] [--min-time 0.05]
 
-On the same float32 arrays, at (N, D) = (256, 3072) and (4096, 1024), times
-``batchnorm_forward`` (train mode), ``batchnorm_backward`` (staged) and
-``batchnorm_backward_alt`` (closed form) with numpy's BLAS on one thread, and, when torch is
+On the same float32 arrays, at (N, D) = (256, 3072) and (4096, 1024), times the fast kernels that
+the network uses (``nndl.fast``: ``batchnorm_forward`` in train mode and
+``batchnorm_backward_alt``, the closed form) and the staged ``batchnorm_backward`` with numpy's
+BLAS on one thread, and, when torch is
 installed, torch's CPU batch norm at 1 and 2 threads: the forward through
 ``torch.nn.functional.batch_norm(training=True)`` and the pure backward through
 ``torch.ops.aten.native_batch_norm_backward``. Prints a table and the ratios against the issue's
@@ -27,7 +28,8 @@ from benchtools import (
     torch,
 )
 
-from nndl.layers import batchnorm_backward, batchnorm_backward_alt, batchnorm_forward
+from nndl.fast import batchnorm_backward_alt, batchnorm_forward
+from nndl.layers import batchnorm_backward
 
 SHAPES = ((256, 3072), (4096, 1024))
 FORWARD, STAGED, ALT = "nndl forward (train)", "nndl backward staged", "nndl backward alt"

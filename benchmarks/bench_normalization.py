@@ -13,12 +13,12 @@ process slows every case alike): the closed form at least 2.5x faster than the s
 (the target), and the closed form against torch's backward and nndl's forward against torch's
 (reported).
 
-How the closed forms get their speed (``nndl.layernorm.normalise_backward_alt`` for layer and
-group norm, ``nndl.spatial.spatial_batchnorm_backward_alt``): every sum is a BLAS product with
+How the closed forms' fast kernels get their speed (``nndl.fast.grouped_backward_alt`` for layer
+and group norm, ``nndl.fast.spatial_batchnorm_backward_alt``): every sum is a BLAS product with
 ones or with gamma (group norm's over a channel's positions first, then over a group's channels
 with a block-diagonal gamma), or an einsum that sums dout * xhat without making the product;
 dx is built in four in-place passes (five for layer norm); the examples go through in blocks of
-about 256 KiB (``nndl.layernorm.BLOCK_BYTES``) so that a block's passes stay in the cache
+about 256 KiB (``nndl.fast.BLOCK_BYTES``) so that a block's passes stay in the cache
 (spatial batch norm, whose sums run over the whole batch, goes through its blocks twice: the
 sums, then dx). Spatial batch norm copies dout channels last once and works on rows of a whole
 image (H·W·C values, each channel's factor repeated at every position) instead of rows of C.
@@ -51,17 +51,8 @@ from benchtools import (
     torch,
 )
 
-from nndl.layers import (
-    layernorm_backward,
-    layernorm_backward_alt,
-    layernorm_forward,
-    spatial_batchnorm_backward,
-    spatial_batchnorm_backward_alt,
-    spatial_batchnorm_forward,
-    spatial_groupnorm_backward,
-    spatial_groupnorm_backward_alt,
-    spatial_groupnorm_forward,
-)
+from nndl.table import LAYERS as TABLE
+from nndl.table import Layer as TableLayer
 
 FORWARD, STAGED, ALT = "nndl forward", "nndl backward staged", "nndl backward alt"
 TORCH_FORWARD, TORCH_BACKWARD = "torch forward, 1 thread", "torch backward, 1 thread"
@@ -71,15 +62,25 @@ GROUPS = 8
 
 @dataclass(frozen=True)
 class Layer:
-    """One normalization layer: its shapes, how to call nndl and how to call torch."""
+    """One normalization layer of the table (``nndl.table``), its shapes here and how to call
+    torch. nndl's passes are those the table gives a network: the forward, the staged backward
+    and the closed form's fast kernel (``nndl.fast``)."""
 
     name: str
+    layer: TableLayer
     shapes: tuple[tuple[int, ...], ...]
     param_shape: Callable[[tuple[int, ...]], tuple[int, ...]]
-    forward: Callable  # (x, gamma, beta) -> (out, cache)
-    staged: Callable
-    alt: Callable
+    args: tuple  # the forward's arguments between the parameters and the parameter dict
     torch_cases: Callable  # (x, gamma, beta, dout) -> (forward, backward) closures
+
+    def forward(self, x, gamma, beta):
+        return self.layer.network_forward(x, gamma, beta, *self.args, {"eps": EPS})
+
+    def staged(self, dout, cache):
+        return self.layer.backward(dout, cache)
+
+    def alt(self, dout, cache):
+        return self.layer.network_backward(dout, cache)
 
 
 def torch_layernorm(x, gamma, beta, dout):
@@ -140,37 +141,21 @@ def torch_groupnorm(x, gamma, beta, dout):
     return forward, backward
 
 
+IMAGES = ((32, 64, 16, 16), (128, 32, 32, 32))
 LAYERS = (
     Layer(
-        "layer norm",
-        ((256, 3072), (4096, 1024)),
-        lambda shape: (shape[1],),
-        lambda x, gamma, beta: layernorm_forward(x, gamma, beta, {"eps": EPS}),
-        layernorm_backward,
-        layernorm_backward_alt,
-        torch_layernorm,
+        "layer norm", TABLE["layernorm"], ((256, 3072), (4096, 1024)), lambda shape: (shape[1],),
+        (), torch_layernorm,
     ),
     Layer(
-        "spatial batch norm",
-        ((32, 64, 16, 16), (128, 32, 32, 32)),
-        lambda shape: (shape[1],),
-        lambda x, gamma, beta: spatial_batchnorm_forward(
-            x, gamma, beta, {"mode": "train", "eps": EPS}
-        ),
-        spatial_batchnorm_backward,
-        spatial_batchnorm_backward_alt,
+        "spatial batch norm", TABLE["spatial_batchnorm"], IMAGES, lambda shape: (shape[1],), (),
         torch_batchnorm,
     ),
     Layer(
-        f"group norm, G={GROUPS}",
-        ((32, 64, 16, 16), (128, 32, 32, 32)),
-        lambda shape: (1, shape[1], 1, 1),
-        lambda x, gamma, beta: spatial_groupnorm_forward(x, gamma, beta, GROUPS, {"eps": EPS}),
-        spatial_groupnorm_backward,
-        spatial_groupnorm_backward_alt,
-        torch_groupnorm,
+        f"group norm, G={GROUPS}", TABLE["spatial_groupnorm"], IMAGES,
+        lambda shape: (1, shape[1], 1, 1), (GROUPS,), torch_groupnorm,
     ),
-)
+)  # fmt: skip
 
 
 def make_arrays(shape, param_shape, seed=0):

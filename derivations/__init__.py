@@ -20,10 +20,17 @@ Each layer's derivation is a function returning a ``Derivation`` (computed once 
 
 ``derivations.check`` holds code to these formulas (to round-off, and exactly on symbols);
 ``derivations.exact`` proves the closed forms for concrete sizes by brute force.
-Layer norm (``derivations.layernorm``), spatial batch norm and group norm
-(``derivations.spatial``) are the batch-norm graph with other axes averaged over.
-``python -m derivations`` prints every derivation.
+Batch norm, layer norm (``derivations.layernorm``), spatial batch norm and group norm
+(``derivations.spatial``) are one graph, ``derivations.normalization``, with other axes averaged
+over. ``python -m derivations`` prints every derivation.
+
+``DERIVATIONS`` is found, not listed: every module of this package that names its derivations
+in a ``DERIVED`` dict (name -> function) and the chapter that introduces them (``CHAPTER``) is
+in it, in the order of the book. A new layer's derivation is a new module.
 """
+
+import importlib
+import pkgutil
 
 from derivations.affine import affine_layer
 from derivations.batchnorm import batchnorm_test, batchnorm_train
@@ -36,19 +43,20 @@ from derivations.softmax import softmax_loss
 from derivations.spatial import spatial_batchnorm, spatial_groupnorm
 from derivations.svm import svm_loss
 
+
+def _discovered() -> dict:
+    """Every module's ``DERIVED`` derivations, by name, ordered by chapter, then module."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            if hasattr(module, "DERIVED"):
+                found.append((module.CHAPTER, info.name, module.DERIVED))
+    return {name: derive for *_, derived in sorted(found) for name, derive in derived.items()}
+
+
 # Every derivation, by name, in the order of the book.
-DERIVATIONS = {
-    "batchnorm_train": batchnorm_train,
-    "batchnorm_test": batchnorm_test,
-    "affine": affine_layer,
-    "relu": relu_layer,
-    "dropout": dropout_layer,
-    "softmax_loss": softmax_loss,
-    "svm_loss": svm_loss,
-    "layernorm": layernorm,
-    "spatial_batchnorm": spatial_batchnorm,
-    "spatial_groupnorm": spatial_groupnorm,
-}
+DERIVATIONS = _discovered()
 
 
 def all_derivations() -> dict[str, Derivation]:

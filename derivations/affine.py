@@ -29,3 +29,7 @@ def affine_layer() -> Derivation:
         wrt=("x", "w", "b"),
         indices=(BATCH, FEATURES, OUTPUTS),
     )
+
+
+CHAPTER = 6
+DERIVED = {"affine": affine_layer}

@@ -1,4 +1,5 @@
-"""Batch normalization, derived along its computation graph.
+"""Batch normalization, derived along its computation graph: the normalization graph
+(``derivations.normalization``) averaged over the batch.
 
 Train mode, for one feature (every feature is normalised on its own, so one is enough; the
 NumPy version runs on all D columns at once)::
@@ -17,57 +18,27 @@ from __future__ import annotations
 
 import functools
 
-import sympy as sp
-
-from derivations.graph import Derivation, Vocabulary, define, derive
+from derivations.graph import Derivation
+from derivations.normalization import derive_normalization
 from derivations.notation import BATCH, scalars, tensor
 
-N, (i, j) = BATCH.size, BATCH.names[:2]
-
+# The quantities of the graph, by their names, for reading formulas (the derivation makes its
+# own, equal to these).
 x, xc, xhat, out = (tensor(name, BATCH) for name in ("x", "xc", "xhat", "out"))
 mu, var, inv_std, gamma, beta, running_mean, running_var = scalars(
     "mu var inv_std gamma beta running_mean running_var"
 )
 (eps,) = scalars("eps", positive=True)
 
-
-def _normalise_and_scale(mean: sp.Expr, variance: sp.Expr) -> tuple:
-    """The nodes from the centred input to the output, given the mean and the variance."""
-    return (
-        define(xc[i], x[i] - mean, "centred input"),
-        define(inv_std, (variance + eps) ** sp.Rational(-1, 2), "inverse std"),
-        define(xhat[i], xc[i] * inv_std, "normalised input"),
-        define(out[i], gamma * xhat[i] + beta, "output"),
-    )
-
-
-# Closed forms are written with the normalised input and the inverse std, as in the book.
-VOCABULARY = Vocabulary(
-    rewrites=(sp.Eq(xc[i], xhat[i] / inv_std),),
-    identities=(sp.Eq(sp.Sum(xhat[j], (j, 0, N - 1)), 0),),
-)
+CHAPTER = 2  # the chapter that introduces it: ``derivations.DERIVATIONS`` follows the book
 
 
 @functools.cache
 def batchnorm_train() -> Derivation:
     """Batch norm in train mode: the mean and the variance depend on x, so dx has three
     non-zero paths (direct, through the mean, through the variance)."""
-    centred, inverse_std, normalised, output = _normalise_and_scale(mu, var)
-    nodes = (
-        define(mu, sp.Sum(x[j], (j, 0, N - 1)) / N, "mean"),
-        centred,
-        define(var, sp.Sum(xc[j] ** 2, (j, 0, N - 1)) / N, "variance"),
-        inverse_std,
-        normalised,
-        output,
-    )
-    return derive(
-        "batchnorm_train",
-        "Batch normalization, train mode",
-        nodes,
-        wrt=("x", "gamma", "beta"),
-        indices=(BATCH,),
-        vocabulary=VOCABULARY,
+    return derive_normalization(
+        "batchnorm_train", "Batch normalization, train mode", (BATCH,), (BATCH,), ()
     )
 
 
@@ -75,12 +46,9 @@ def batchnorm_train() -> Derivation:
 def batchnorm_test() -> Derivation:
     """Batch norm in test mode: the running mean and variance are constants, so the layer is
     an affine map of x, feature by feature."""
-    nodes = _normalise_and_scale(running_mean, running_var)
-    return derive(
-        "batchnorm_test",
-        "Batch normalization, test mode",
-        nodes,
-        wrt=("x", "gamma", "beta"),
-        indices=(BATCH,),
-        vocabulary=Vocabulary(rewrites=VOCABULARY.rewrites),
+    return derive_normalization(
+        "batchnorm_test", "Batch normalization, test mode", (BATCH,), (BATCH,), (), running=True
     )
+
+
+DERIVED = {"batchnorm_train": batchnorm_train, "batchnorm_test": batchnorm_test}

@@ -18,3 +18,7 @@ def dropout_layer() -> Derivation:
     i = BATCH.own
     nodes = (define(out[i], keep[i] * x[i] / (1 - p), "output"),)
     return derive("dropout", "Inverted dropout, train mode", nodes, wrt=("x",), indices=(BATCH,))
+
+
+CHAPTER = 6
+DERIVED = {"dropout": dropout_layer}

@@ -39,6 +39,14 @@ LATEX_NAMES = {
 }
 
 
+def name_in_latex(names: dict[str, str]) -> None:
+    """Add the LaTeX of quantities of a new derivation (a module of its own names them when it
+    is imported). A name keeps one LaTeX: giving it another is an error."""
+    for name, text in names.items():
+        if LATEX_NAMES.setdefault(name, text) != text:
+            raise ValueError(f"{name!r} is already written {LATEX_NAMES[name]!r}, not {text!r}")
+
+
 def latex_name(name: str) -> str:
     """LaTeX of the quantity called ``name`` in the code; ``d<name>`` is its gradient."""
     if name in LATEX_NAMES:

@@ -69,3 +69,7 @@ def relu_layer() -> Derivation:
     i = BATCH.own
     nodes = (define(out[i], ramp(x[i]), "output"),)
     return derive("relu", "ReLU", nodes, wrt=("x",), indices=(BATCH,))
+
+
+CHAPTER = 6
+DERIVED = {"relu": relu_layer}

@@ -47,3 +47,7 @@ def softmax_loss() -> Derivation:
         upstream=sp.S.One,
         vocabulary=vocabulary,
     )
+
+
+CHAPTER = 6
+DERIVED = {"softmax_loss": softmax_loss}

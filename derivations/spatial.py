@@ -1,7 +1,7 @@
 """Normalising images: spatial batch norm and group norm, derived along their graphs.
 
 An image batch x has shape (N, C, H, W). Both layers are the normalization graph of
-``derivations.layernorm.normalisation`` with other axes averaged over:
+``derivations.normalization`` with other axes averaged over:
 
 - spatial batch norm: one mean and variance per channel c, over the N examples and the H x W
   positions -- N·H·W values, batch norm with every pixel of every image as an "example";
@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 
 from derivations.graph import Derivation
-from derivations.layernorm import derive_normalisation
+from derivations.normalization import derive_normalization
 from derivations.notation import BATCH, index
 
 CHANNELS = index("C", "c a b")
@@ -26,13 +26,14 @@ HEIGHT = index("H", "h r s")
 WIDTH = index("W", "w u v")
 GROUPS = index("G", "g l m")
 IN_GROUP = index("K", "q t z")  # the channels of one group: K = C/G
+CHAPTER = 11
 
 
 @functools.cache
 def spatial_batchnorm() -> Derivation:
     """Spatial batch norm in train mode: batch norm's three paths for dx, each sum running over
     the batch and the positions of the image."""
-    return derive_normalisation(
+    return derive_normalization(
         "spatial_batchnorm",
         "Spatial batch normalization, train mode",
         (BATCH, CHANNELS, HEIGHT, WIDTH),
@@ -45,10 +46,13 @@ def spatial_batchnorm() -> Derivation:
 def spatial_groupnorm() -> Derivation:
     """Group norm: layer norm's three paths for dx, each sum running over the channels of the
     group and the positions of the image."""
-    return derive_normalisation(
+    return derive_normalization(
         "spatial_groupnorm",
         "Spatial group normalization",
         (BATCH, GROUPS, IN_GROUP, HEIGHT, WIDTH),
         averaged=(IN_GROUP, HEIGHT, WIDTH),
         params=(GROUPS, IN_GROUP),
     )
+
+
+DERIVED = {"spatial_batchnorm": spatial_batchnorm, "spatial_groupnorm": spatial_groupnorm}

@@ -49,3 +49,7 @@ def svm_loss() -> Derivation:
         upstream=sp.S.One,
         vocabulary=vocabulary,
     )
+
+
+CHAPTER = 6
+DERIVED = {"svm_loss": svm_loss}

@@ -1,67 +1,57 @@
 """Batch normalization for fully connected layers: ``batchnorm_forward`` in train and test mode
 and its two backward passes, staged (node by node) and closed form.
 
-The forward pass is a small computation graph; each node has one name, used here, in
-``derivations/batchnorm.py`` and in the book::
+Batch norm is the normalization core (``nndl.normalization``) over the batch axis, feature by
+feature, plus bookkeeping: train mode normalises with the batch's mean and variance and averages
+them into running statistics, which test mode normalises with instead. The core's six nodes
+(mu, xc, var, inv_std, xhat, out) have one name, used there, in ``derivations/`` and in the book.
 
-    mu      = mean(x)                  mean
-    xc      = x - mu                   centred input
-    var     = mean(xc ** 2)            variance (biased)
-    inv_std = (var + eps) ** -1/2      inverse std
-    xhat    = xc * inv_std             normalised input
-    out     = gamma * xhat + beta      output (scale and shift)
-
-The functions only do arithmetic that NumPy object arrays support too, so the same code runs on
-arrays of sympy symbols. The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are
-what a student writes (see ``nndl.lab``).
+The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are what a student writes (see
+``nndl.lab``); the fast versions that the network uses are in ``nndl.fast``.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
+from nndl.normalization import (
+    NormalizationCache,
+    normalization_backward,
+    normalization_backward_alt,
+    normalization_forward,
+)
+from nndl.table import BN_DEFAULTS
 from nndl.validation import (
     check_array,
+    check_cache,
     check_mode,
     check_number,
     check_param_dict,
+    check_scale_and_shift,
     check_shape,
 )
 
 BN_MODES = ("train", "test")
-
-
-class BatchNormCache(NamedTuple):
-    """What the batch-norm backward passes need from the forward pass."""
-
-    mode: str  # "train" (mean and variance depend on x) or "test" (they are constants)
-    xc: np.ndarray  # centred input, (N, D)
-    xhat: np.ndarray  # normalised input, (N, D)
-    inv_std: np.ndarray  # inverse standard deviation, (D,)
-    gamma: np.ndarray  # scale, (D,)
-
-
-# bn_param's defaults (CS231n's), named so that the book can state the ones it ran with.
-DEFAULT_EPS = 1e-5
-DEFAULT_MOMENTUM = 0.9
+# bn_param's defaults (CS231n's, from the table of layers), named so that the book can state
+# the ones it ran with.
+DEFAULT_EPS = BN_DEFAULTS["eps"]
+DEFAULT_MOMENTUM = BN_DEFAULTS["momentum"]
 BN_PARAM_KEYS = frozenset({"mode", "eps", "momentum", "running_mean", "running_var"})
+BATCH_AXIS = (0,)  # the axis of x (N, D) the statistics are taken over
 _VAR = "bn_param['running_var']"
 
 
-def _check_batchnorm_inputs(x, gamma, beta, bn_param) -> tuple[str, float, float]:
-    """Check the forward's inputs; return the mode, eps and momentum (floats, or symbols in a
-    symbolic run)."""
-    layer = "batchnorm_forward"
-    for name, a in (("x", x), ("gamma", gamma), ("beta", beta)):
-        check_array(name, layer, a)
+def _check_batchnorm_inputs(x, gamma, beta, bn_param, layer="batchnorm_forward") -> tuple:
+    """Check the forward's inputs; return gamma and beta (integer ones converted to x's dtype),
+    the mode, eps and momentum (floats, or symbols in a symbolic run)."""
+    check_array("x", layer, x)
+    gamma, beta = check_scale_and_shift(layer, x, gamma, beta)
     if x.ndim != 2:
         raise ValueError(f"{layer}: x must be 2-D of shape (N, D), got shape {x.shape}")
     N, D = x.shape
     check_shape("gamma", layer, gamma, (D,), match=("x", x))
     check_shape("beta", layer, beta, (D,), match=("x", x))
-    return check_bn_param(layer, bn_param, x, N, D)
+    return (gamma, beta, *check_bn_param(layer, bn_param, x, N, D))
 
 
 def check_bn_param(layer, bn_param, x, N, D) -> tuple[str, float, float]:
@@ -95,20 +85,6 @@ def check_bn_param(layer, bn_param, x, N, D) -> tuple[str, float, float]:
     return mode, eps, momentum
 
 
-def batch_statistics(x, eps):
-    """The train-mode nodes of the graph: mean, centred input, variance, inverse std and
-    normalised input of a batch ``x`` of shape (N, D)."""
-    ### BEGIN SOLUTION
-    N = x.shape[0]
-    mu = x.sum(axis=0) / N  # x.mean would cost an extra Python call, noticeable at small N, D
-    xc = x - mu
-    var = np.einsum("nd,nd->d", xc, xc) / N  # mean(xc**2) without an (N, D) temporary
-    inv_std = (var + eps) ** -0.5
-    xhat = xc * inv_std
-    ### END SOLUTION
-    return mu, xc, var, inv_std, xhat
-
-
 def batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalization of a batch of shape (N, D), feature by feature.
 
@@ -134,52 +110,43 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     Returns a tuple of:
     - out: array of shape (N, D)
-    - cache: a ``BatchNormCache`` for the backward pass
+    - cache: a ``NormalizationCache`` for the backward pass (statistics of shape (1, D))
     """
-    mode, eps, momentum = _check_batchnorm_inputs(x, gamma, beta, bn_param)
+    gamma, beta, mode, eps, momentum = _check_batchnorm_inputs(x, gamma, beta, bn_param)
     D = x.shape[1]
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
-
-    if mode == "train":
-        mu, xc, var, inv_std, xhat = batch_statistics(x, eps)
-        ### BEGIN SOLUTION
-        running_mean = momentum * running_mean + (1 - momentum) * mu
-        running_var = momentum * running_var + (1 - momentum) * var
-        ### END SOLUTION
-    else:
-        ### BEGIN SOLUTION
-        xc = x - running_mean
-        inv_std = (running_var + eps) ** -0.5
-        xhat = xc * inv_std
-        ### END SOLUTION
-
     ### BEGIN SOLUTION
-    out = xhat * gamma
-    out += beta
-    ### END SOLUTION
+    if mode == "train":
+        out, cache = normalization_forward(x, gamma, beta, eps, BATCH_AXIS)
+        # the batch's mean and variance, of shape (1, D), averaged into the running ones
+        running_mean = momentum * running_mean + (1 - momentum) * cache.mu[0]
+        running_var = momentum * running_var + (1 - momentum) * cache.var[0]
+    else:
+        running = (running_mean, running_var)
+        out, cache = normalization_forward(x, gamma, beta, eps, BATCH_AXIS, running)
     bn_param["running_mean"] = running_mean
     bn_param["running_var"] = running_var
-    return out, BatchNormCache(mode=mode, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+    ### END SOLUTION
+    return out, cache
 
 
-def _check_batchnorm_backward(name: str, dout, cache) -> None:
-    if not isinstance(cache, BatchNormCache):
-        raise TypeError(
-            f"{name}: cache must be the BatchNormCache returned by batchnorm_forward, "
-            f"got {type(cache).__name__}"
-        )
-    check_array("dout", name, dout)
-    check_shape("dout", name, dout, cache.xhat.shape, "(the shape of the forward's x)")
+def _check_batchnorm_backward(layer: str, dout, cache) -> None:
+    """The backward's argument checks: dout an array, of x's shape when the cache is nndl's own
+    (a student's cache is the student's choice)."""
+    check_array("dout", layer, dout)
+    check_cache(layer, cache, "batchnorm_forward")
+    if isinstance(cache, NormalizationCache):
+        check_shape("dout", layer, dout, cache.xhat.shape, "(the shape of the forward's x)")
 
 
 def batchnorm_backward(dout, cache):
     """Backward pass of ``batchnorm_forward``, staged: one block per node of the computation
-    graph, from the output back to the input, each applying that node's local derivative.
+    graph, from the output back to the input (``nndl.normalization.normalization_backward``).
 
     Inputs:
     - dout: upstream gradient of shape (N, D)
-    - cache: the ``BatchNormCache`` from the forward pass
+    - cache: the cache from the forward pass
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, D)
@@ -187,31 +154,8 @@ def batchnorm_backward(dout, cache):
     - dbeta: gradient with respect to beta, shape (D,)
     """
     _check_batchnorm_backward("batchnorm_backward", dout, cache)
-    xc, xhat, inv_std, gamma = cache.xc, cache.xhat, cache.inv_std, cache.gamma
-    N = dout.shape[0]
     ### BEGIN SOLUTION
-    # out = gamma * xhat + beta: d out/d xhat = gamma
-    dxhat = dout * gamma
-    if cache.mode == "train":
-        # xhat = xc * inv_std: d xhat/d inv_std = xc, summed over the batch (inv_std is shared)
-        dinv_std = (dxhat * xc).sum(axis=0)
-        # inv_std = (var + eps) ** -1/2: d inv_std/d var = -1/2 (var + eps) ** -3/2
-        dvar = -0.5 * inv_std**3 * dinv_std
-        # xc reaches the output along two paths: through xhat (d xhat/d xc = inv_std) and
-        # through var = mean(xc ** 2) (d var/d xc = 2 xc / N)
-        dxc = dxhat * inv_std + (2 * xc / N) * dvar
-        # xc = x - mu: d xc/d mu = -1
-        dmu = -dxc.sum(axis=0)
-        # x reaches xc directly (d xc/d x = 1) and through mu = mean(x) (d mu/d x = 1 / N)
-        dx = dxc + dmu / N
-    else:
-        # Test mode: the running statistics are constants, so xc = x - running_mean is the
-        # only node between x and xhat.
-        dxc = dxhat * inv_std
-        dx = dxc
-    # out = gamma * xhat + beta: d out/d gamma = xhat and d out/d beta = 1, summed over the batch
-    dgamma = (dout * xhat).sum(axis=0)
-    dbeta = dout.sum(axis=0)
+    dx, dgamma, dbeta = normalization_backward(dout, cache)
     ### END SOLUTION
     return dx, dgamma, dbeta
 
@@ -221,22 +165,12 @@ def batchnorm_backward_alt(dout, cache):
 
         dx = gamma * inv_std / N * (N * dout - sum(dout) - xhat * sum(dout * xhat))
 
-    with the sums over the batch. It allocates one (N, D) array, the result.
+    with the sums over the batch (``nndl.normalization.normalization_backward_alt``).
 
     Inputs and returns as ``batchnorm_backward``.
     """
     _check_batchnorm_backward("batchnorm_backward_alt", dout, cache)
-    xhat, inv_std, gamma = cache.xhat, cache.inv_std, cache.gamma
-    N = dout.shape[0]
     ### BEGIN SOLUTION
-    dbeta = dout.sum(axis=0)
-    dgamma = np.einsum("nd,nd->d", dout, xhat)
-    if cache.mode == "test":
-        return dout * (gamma * inv_std), dgamma, dbeta
-    # dx = gamma * inv_std * (dout - (dbeta + xhat * dgamma) / N), built in place.
-    dx = xhat * (dgamma / N)
-    dx += dbeta / N
-    np.subtract(dout, dx, out=dx)
-    dx *= gamma * inv_std
+    dx, dgamma, dbeta = normalization_backward_alt(dout, cache)
     ### END SOLUTION
     return dx, dgamma, dbeta

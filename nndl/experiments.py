@@ -1,5 +1,6 @@
 """Experiments on a network, as the book runs them: one training run as a picklable function
-(``train_network``, returning a ``TrainingRun``), many of them at once on any
+(``train_network``, returning a ``TrainingRun``; ``train_model``, returning the model and its
+``Solver``), many of them at once on any
 ``concurrent.futures`` executor (``sweep``), and the spread of each layer's values at
 initialisation (``layer_statistics``). Used by chapters 1, 7 and 8, ``nndl demo`` and the
 benchmarks.
@@ -169,6 +170,40 @@ def train_network(
     Returns:
     - a TrainingRun
     """
+    _, solver = train_model(
+        data, hidden_dims, weight_scale, use_batchnorm, num_epochs=num_epochs,
+        batch_size=batch_size, learning_rate=learning_rate, seed=seed, dtype=dtype,
+        normalization=normalization,
+    )  # fmt: skip
+    return TrainingRun(
+        loss_history=[float(v) for v in solver.loss_history],
+        train_acc_history=[float(v) for v in solver.train_acc_history],
+        val_acc_history=[float(v) for v in solver.val_acc_history],
+        iterations_per_epoch=solver.iterations_per_epoch,
+        status=solver.status,
+    )
+
+
+def train_model(
+    data: Mapping[str, np.ndarray],
+    hidden_dims: Sequence[int],
+    weight_scale: float,
+    use_batchnorm: bool,
+    *,
+    num_epochs: int = 10,
+    batch_size: int = 50,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    dtype=np.float64,
+    normalization: str | None = None,
+):
+    """``train_network``'s training, returning the trained ``FullyConnectedNet`` and its
+    ``Solver`` (the histories, and the model for what a chapter measures on it afterwards, as
+    chapter 9 does). The same arguments as ``train_network``; numpy's BLAS on one thread.
+
+    Returns:
+    - (model, solver)
+    """
     from threadpoolctl import threadpool_limits
 
     from nndl.fc_net import FullyConnectedNet
@@ -202,13 +237,7 @@ def train_network(
     )
     with threadpool_limits(limits=1, user_api="blas"):
         solver.train()
-    return TrainingRun(
-        loss_history=[float(v) for v in solver.loss_history],
-        train_acc_history=[float(v) for v in solver.train_acc_history],
-        val_acc_history=[float(v) for v in solver.val_acc_history],
-        iterations_per_epoch=solver.iterations_per_epoch,
-        status=solver.status,
-    )
+    return model, solver
 
 
 def default_executor(max_workers: int = 2, initializer=None, initargs=()) -> Executor:

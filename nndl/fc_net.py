@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nndl.arguments import seeded_or_global_rng
-from nndl.layer_utils import NORMALIZATION_LAYERS
 from nndl.layers import (
     affine_backward,
     affine_forward,
@@ -23,10 +22,17 @@ from nndl.layers import (
     relu_forward,
     softmax_loss,
 )
-from nndl.validation import check_integer, check_labels, check_mode, check_number, check_seed
+from nndl.table import NORMALIZATIONS, Layer
+from nndl.validation import (
+    check_integer,
+    check_labels,
+    check_mode,
+    check_number,
+    check_param_dict,
+    check_seed,
+)
 
 WHERE_FORWARD = "FullyConnectedNet.forward_layers"
-NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
 
 class HiddenLayer(NamedTuple):
@@ -35,7 +41,7 @@ class HiddenLayer(NamedTuple):
     affine: np.ndarray  # the affine output x @ W + b, (N, H): the normalization's input
     relu: np.ndarray  # the ReLU output, (N, H): the next layer's input (before dropout)
     affine_cache: Any
-    bn_cache: Any  # a BatchNormCache or LayerNormCache (its xhat is the normalised input), or None
+    bn_cache: Any  # the normalization's cache (its xhat is the normalised input), or None
     relu_cache: Any
     dropout_cache: Any  # None without dropout
 
@@ -43,23 +49,31 @@ class HiddenLayer(NamedTuple):
 class FullyConnectedNet:
     """A fully connected network with L - 1 hidden layers::
 
-        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
+        {affine - [normalization] - relu - [dropout]} x (L - 1) - affine - softmax
 
-    Normalization and dropout are optional. Parameters live in ``self.params``: weights
-    ``W1..WL``, biases ``b1..bL`` and, with batch or layer norm, scales ``gamma1..gamma{L-1}``
-    (initialised to 1) and shifts ``beta1..beta{L-1}`` (initialised to 0). The L2 penalty
-    ``0.5 * reg * sum(W**2)`` applies to the weights only.
+    Normalization and dropout are optional; the normalizations are those of the table of layers
+    (``nndl.table.NORMALIZATIONS``: batch norm, layer norm...). Parameters live in
+    ``self.params``: weights ``W1..WL``, biases ``b1..bL`` and, with a normalization, scales
+    ``gamma1..gamma{L-1}`` (initialised to 1) and shifts ``beta1..beta{L-1}`` (initialised to 0).
+    The L2 penalty ``0.5 * reg * sum(W**2)`` applies to the weights only.
 
     Both spellings of the options work: the original assignment's (2017) ``use_batchnorm=True``
     and ``dropout=p``, the probability of *dropping* a unit, and CS231n's current (2019+)
     ``normalization="batchnorm"`` or ``"layernorm"`` and ``dropout_keep_ratio=1 - p``, the
     probability of *keeping* one. ``dropout_param["p"]`` is always the drop probability.
 
-    Randomness, as in the CS231n notebooks: with ``seed=None`` the weights and the dropout masks
-    come from NumPy's global generator, so ``np.random.seed(231)`` makes a run reproducible; an
-    integer seed gives reproducible weights and the *same* dropout masks at every call (what a
-    gradient check needs); a Generator gives reproducible weights and a new mask at every call
-    (what a reproducible training with dropout needs).
+    Two momentums: ``norm_param={"momentum": ...}`` (or ``bn_param=``) is batch norm's, the
+    weight of the old running averages when a batch's mean and variance are averaged into them
+    (``nndl.batchnorm``); the ``momentum`` of an update rule (``Solver(optim_config=...)``,
+    ``nndl.optim.sgd_momentum``) is SGD's, the decay of the velocity. They are unrelated.
+
+    Randomness, as in the CS231n notebooks: with ``seed=None`` the weights are drawn as CS231n
+    draws them, ``weight_scale * np.random.randn(fan_in, fan_out)`` for W1, W2, ... in turn, and
+    the dropout masks come from NumPy's global generator too, so ``np.random.seed(231)`` gives
+    CS231n's weights and makes a run reproducible; an integer seed gives reproducible weights
+    and the *same* dropout masks at every call (what a gradient check needs); a Generator gives
+    reproducible weights and a new mask at every call (what a reproducible training with
+    dropout needs).
     """
 
     def __init__(
@@ -75,6 +89,8 @@ class FullyConnectedNet:
         seed=None,
         normalization=None,
         dropout_keep_ratio=None,
+        norm_param=None,
+        bn_param=None,
     ):
         """
         Inputs:
@@ -89,13 +105,19 @@ class FullyConnectedNet:
           gradient checks)
         - seed: None (NumPy's global generator), an int (fixed dropout masks) or a numpy
           Generator; see the class docstring
-        - normalization: None, "batchnorm" or "layernorm", after each hidden affine layer
+        - normalization: None or the name of a normalization of the table of layers ("batchnorm",
+          "layernorm", ...), after each hidden affine layer
         - dropout_keep_ratio: probability of keeping a hidden unit, in (0, 1]; 1 means no dropout
+        - norm_param: settings of every normalization layer's parameter dict, e.g.
+          ``{"momentum": 0.95, "eps": 1e-3}`` for batch norm (its defaults: momentum 0.9, the
+          weight of the old running averages, and eps 1e-5); ``bn_param`` is another name for
+          it
         """
         hidden_dims = _check_config(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype)
         normalization = _normalization(use_batchnorm, normalization)
         dropout = _drop_probability(dropout, dropout_keep_ratio)
         self.normalization = normalization
+        norm_param = _norm_param(self.norm_layer, norm_param, bn_param)
         self.use_batchnorm = normalization == "batchnorm"
         self.use_dropout = dropout > 0
         self.reg = float(reg)
@@ -104,39 +126,60 @@ class FullyConnectedNet:
         self.num_layers = len(hidden_dims) + 1
         self.dtype = np.dtype(dtype)
         self.rng = _generator(seed)
+        self.seed = seed
         self.params = {}
 
         ### BEGIN SOLUTION
         dims = [input_dim, *hidden_dims, num_classes]
         for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-            self.params[f"W{i}"] = weight_scale * self.rng.standard_normal((fan_in, fan_out))
+            self.params[f"W{i}"] = weight_scale * self.randn(fan_in, fan_out)
             self.params[f"b{i}"] = np.zeros(fan_out)
-            if normalization and i < self.num_layers:
+            if self.norm_layer and i < self.num_layers:
                 self.params[f"gamma{i}"] = np.ones(fan_out)
-                self.params[f"beta{i}"] = np.zeros(fan_out)
+                if "beta" in self.norm_layer.params:
+                    self.params[f"beta{i}"] = np.zeros(fan_out)
         ### END SOLUTION
         for name, value in self.params.items():
             self.params[name] = value.astype(self.dtype)
 
         # One parameter dict per normalization layer (bn_param or ln_param, as in CS231n): batch
         # norm keeps its running statistics there.
-        self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+        self.bn_params = [{"mode": "train", **norm_param} for _ in range(self.num_layers - 1)]
         self.dropout_param = {"mode": "train", "p": dropout}
         if isinstance(seed, int | np.integer):
             self.dropout_param["seed"] = int(seed)  # the same masks at every call
         else:
             self.dropout_param["rng"] = self.rng
 
+    @property
+    def norm_layer(self) -> Layer | None:
+        """The normalization's record in the table of layers (its passes, its parameters)."""
+        return NORMALIZATIONS[self.normalization] if self.normalization else None
+
+    def randn(self, *shape):
+        """Standard normal numbers of ``shape``, as CS231n's ``np.random.randn(*shape)``: from
+        NumPy's global generator when the network has no seed (``np.random.seed(231)`` then gives
+        CS231n's weights), else from the network's own generator."""
+        if self.seed is None:
+            return np.random.randn(*shape)  # noqa: NPY002 (CS231n's, seeded by np.random.seed)
+        return self.rng.standard_normal(shape)
+
     def forward_layers(self, X, mode="train", bn_params=None):
-        """The forward pass, layer by layer.
+        """The forward pass, layer by layer, keeping each hidden layer's values.
+
+        nndl's own code, not a lab solution: the book calls it for per-layer statistics on any
+        network, a student's included. It reads only what CS231n's ``__init__`` leaves (the
+        parameters W1, b1, gamma1, beta1, ..., ``bn_params`` and ``dropout_param``) and calls the
+        layers (the passes of the table of layers, a student's own in a student copy), so it
+        works with any student's parameters; ``loss`` may use it or do its own forward pass.
 
         Inputs:
         - X: input data of shape (N, d_1, ..., d_k)
         - mode: "train" (batch norm uses the batch's statistics and updates the running ones;
           dropout drops units) or "test" (running statistics; no dropout)
-        - bn_params: one dict per batch-norm layer to use instead of ``self.bn_params``; a fresh
-          ``[{"mode": "train"}, ...]`` normalises with each batch's own statistics and leaves the
-          model's running statistics untouched
+        - bn_params: one dict per normalization layer to use instead of ``self.bn_params``; a
+          fresh ``[{"mode": "train"}, ...]`` normalises with each batch's own statistics and
+          leaves the model's running statistics untouched
 
         Returns a tuple of:
         - scores: class scores of shape (N, C)
@@ -151,15 +194,14 @@ class FullyConnectedNet:
 
         layers = []
         out = X
-        ### BEGIN SOLUTION
         for i in range(1, self.num_layers):
             affine, affine_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
             bn_cache = dropout_cache = None
             relu_in = affine
-            if self.normalization:
-                forward = NORMALIZATION_LAYERS[self.normalization][0]
-                gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
-                relu_in, bn_cache = forward(affine, gamma, beta, bn_params[i - 1])
+            if self.norm_layer:
+                params = [self.params[f"{name}{i}"] for name in self.norm_layer.params]
+                forward = self.norm_layer.network_forward
+                relu_in, bn_cache = forward(affine, *params, bn_params[i - 1])
             relu, relu_cache = relu_forward(relu_in)
             out = relu
             if self.use_dropout:
@@ -169,7 +211,6 @@ class FullyConnectedNet:
             )
         L = self.num_layers
         scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
-        ### END SOLUTION
         return scores, (*layers, last_cache)
 
     def check_loss_inputs(self, X, y=None):
@@ -199,12 +240,12 @@ class FullyConnectedNet:
         - otherwise a tuple (loss, grads) in train mode; grads has the keys of self.params
         """
         X, y = self.check_loss_inputs(X, y)  # checked once here; forward_layers sees it is done
+        ### BEGIN SOLUTION
         scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
             return scores
 
         L = self.num_layers
-        ### BEGIN SOLUTION
         loss, dscores = softmax_loss(scores, y)
         # Skipped for reg = 0: the penalty and its gradient would cost passes over every weight.
         if self.reg:
@@ -218,9 +259,11 @@ class FullyConnectedNet:
             if self.use_dropout:
                 dout = dropout_backward(dout, layer.dropout_cache)
             dout = relu_backward(dout, layer.relu_cache)
-            if self.normalization:
-                backward = NORMALIZATION_LAYERS[self.normalization][1]
-                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, layer.bn_cache)
+            if self.norm_layer:
+                backward = self.norm_layer.network_backward
+                dout, *dparams = backward(dout, layer.bn_cache)
+                for name, dparam in zip(self.norm_layer.params, dparams):
+                    grads[f"{name}{i}"] = dparam
             if i > 1:
                 dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
         if L > 1:
@@ -298,12 +341,11 @@ def _generator(seed) -> np.random.Generator:
 def _normalization(use_batchnorm, normalization):
     """The normalization from either spelling; both given and disagreeing is an error."""
     where = "FullyConnectedNet"
-    if normalization not in NORMALIZATIONS:
+    names = list(NORMALIZATIONS)
+    if normalization is not None and normalization not in names:
         wrong = ValueError if isinstance(normalization, str) else TypeError
-        raise wrong(
-            f"{where}: normalization must be None, 'batchnorm' or 'layernorm', "
-            f"got {normalization!r}"
-        )
+        choices = ", ".join(repr(name) for name in names[:-1]) + f" or {names[-1]!r}"
+        raise wrong(f"{where}: normalization must be None, {choices}, got {normalization!r}")
     if use_batchnorm is None:
         return normalization
     if not isinstance(use_batchnorm, bool | np.bool_):
@@ -318,6 +360,22 @@ def _normalization(use_batchnorm, normalization):
             "normalization='batchnorm')"
         )
     return "batchnorm" if use_batchnorm else normalization
+
+
+def _norm_param(layer: Layer | None, norm_param, bn_param) -> dict:
+    """The settings every normalization layer's parameter dict starts with, from either name;
+    only the entries the table gives defaults for (batch norm's momentum and eps...)."""
+    where = "FullyConnectedNet"
+    if norm_param is not None and bn_param is not None:
+        raise ValueError(f"{where}: norm_param and bn_param are one setting: give one of the two")
+    name = "bn_param" if bn_param is not None else "norm_param"
+    given = bn_param if bn_param is not None else norm_param
+    if given is None:
+        return {}
+    if layer is None:
+        raise ValueError(f"{where}: {name} needs a normalization (normalization=...)")
+    check_param_dict(where, name, given, layer.defaults)
+    return dict(given)
 
 
 def _drop_probability(dropout, dropout_keep_ratio) -> float:

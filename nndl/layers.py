@@ -1,25 +1,50 @@
 """The layers of a fully connected network as pairs of pure functions, ``forward(x, params...)
 -> (out, cache)`` and ``backward(dout, cache) -> grads``, with the CS231n signatures: affine,
-ReLU, dropout and the two losses here, batch normalization in ``nndl.batchnorm`` (importable
-from here too, as in CS231n's ``layers.py``).
+ReLU, dropout and the two losses here, the normalization layers in modules of their own
+(``nndl.batchnorm``, ``nndl.layernorm``, ``nndl.spatial``), exported from here too, as CS231n's
+``layers.py`` exports them.
 
 Every forward sits next to its backward. The functions only do arithmetic that NumPy object
 arrays support too, so the same code runs on arrays of sympy symbols: ``derivations/`` uses that
 to prove the backward passes exact.
 
-The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are what a student writes; the
-lab's student copy replaces them (see ``nndl.lab``).
+The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are what a student writes, the
+whole body of each function after its argument checks; the lab's student copy replaces them
+(see ``nndl.lab``). The cache a forward returns is the student's choice: a backward checks dout
+against the cache only when the cache is nndl's own.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
+from typing import NamedTuple
 
 import numpy as np
 
+# The normalization layers live in modules of their own and are exported from here too, as in
+# CS231n's layers.py (``from nndl.layers import *`` gives every layer of the table of layers,
+# ``nndl.table``; a test holds ``__all__`` to the table).
+from nndl.batchnorm import (
+    BN_MODES,
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+)
+from nndl.layernorm import layernorm_backward, layernorm_backward_alt, layernorm_forward
+from nndl.normalization import NormalizationCache
+from nndl.rmsnorm import RMSNormCache, rmsnorm_backward, rmsnorm_backward_alt, rmsnorm_forward
+from nndl.spatial import (
+    SpatialBatchNormCache,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_backward_alt,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_backward_alt,
+    spatial_groupnorm_forward,
+)
 from nndl.validation import (
     check_array,
+    check_cache,
     check_integer,
     check_labels,
     check_mode,
@@ -28,62 +53,53 @@ from nndl.validation import (
     check_shape,
 )
 
-# The normalization layers live in modules of their own and are importable from here, as in
-# CS231n's layers.py. They are looked up on first use (PEP 562) rather than imported now, so that
-# a student's broken batchnorm.py does not stop the affine or ReLU layers from importing.
-_REEXPORTED = {
-    name: "nndl.batchnorm"
-    for name in (
-        "BN_MODES",
-        "BatchNormCache",
-        "batch_statistics",
-        "batchnorm_forward",
-        "batchnorm_backward",
-        "batchnorm_backward_alt",
-    )
-}
-# Layer norm, spatial batch norm and group norm, likewise.
-_REEXPORTED.update(
-    dict.fromkeys(
-        ("LayerNormCache", "layernorm_forward", "layernorm_backward", "layernorm_backward_alt"),
-        "nndl.layernorm",
-    )
-)
-_REEXPORTED.update(
-    dict.fromkeys(
-        (
-            "SpatialBatchNormCache",
-            "spatial_batchnorm_forward",
-            "spatial_batchnorm_backward",
-            "spatial_batchnorm_backward_alt",
-            "GroupNormCache",
-            "spatial_groupnorm_forward",
-            "spatial_groupnorm_backward",
-            "spatial_groupnorm_backward_alt",
-        ),
-        "nndl.spatial",
-    )
-)
-
-
-def __getattr__(name: str):
-    if name in _REEXPORTED:
-        return getattr(importlib.import_module(_REEXPORTED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_REEXPORTED])
-
-
-def _check_cache(layer: str, cache, expected: str) -> None:
-    if not (isinstance(cache, tuple) and len(cache) == 2):
-        raise TypeError(f"{layer}: cache must be {expected}, got {type(cache).__name__}")
+# What ``from nndl.layers import *`` gives: what CS231n's layers.py gives (its layers, and numpy
+# as np) and every layer of the table of layers, its passes and the cache types it names
+# (``nndl.table.exported_names``; tests/test_layers.py holds this list to the table).
+__all__ = [
+    "np",
+    "AffineCache",
+    "BN_MODES",
+    "DropoutCache",
+    "NormalizationCache",
+    "RMSNormCache",
+    "SpatialBatchNormCache",
+    "affine_backward",
+    "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "batchnorm_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "layernorm_backward",
+    "layernorm_backward_alt",
+    "layernorm_forward",
+    "relu_backward",
+    "relu_forward",
+    "rmsnorm_backward",
+    "rmsnorm_backward_alt",
+    "rmsnorm_forward",
+    "softmax_loss",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_backward_alt",
+    "spatial_batchnorm_forward",
+    "spatial_groupnorm_backward",
+    "spatial_groupnorm_backward_alt",
+    "spatial_groupnorm_forward",
+    "svm_loss",
+]
 
 
 # --------------------------------------------------------------------------------------------
 # Affine
 # --------------------------------------------------------------------------------------------
+
+
+class AffineCache(NamedTuple):
+    """What the affine backward pass needs from the forward pass."""
+
+    x: np.ndarray  # the input, (N, d_1, ..., d_k)
+    w: np.ndarray  # the weights, (D, M)
 
 
 def affine_forward(x, w, b):
@@ -96,7 +112,7 @@ def affine_forward(x, w, b):
 
     Returns a tuple of:
     - out: array of shape (N, M)
-    - cache: (x, w), for the backward pass
+    - cache: an ``AffineCache`` (x, w), for the backward pass
     """
     layer = "affine_forward"
     for name, a in (("x", x), ("w", w), ("b", b)):
@@ -108,13 +124,13 @@ def affine_forward(x, w, b):
         )
     if w.ndim != 2:
         raise ValueError(f"{layer}: w must be 2-D of shape (D, M), got shape {w.shape}")
-    D = math.prod(x.shape[1:])
-    check_shape("w", layer, w, (D, w.shape[1]), match=("x", x))
+    check_shape("w", layer, w, (math.prod(x.shape[1:]), w.shape[1]), match=("x", x))
     check_shape("b", layer, b, (w.shape[1],), match=("w", w))
     ### BEGIN SOLUTION
-    out = x.reshape(x.shape[0], D) @ w + b
+    out = x.reshape(x.shape[0], w.shape[0]) @ w + b  # each example flattened to w's D inputs
+    cache = AffineCache(x, w)
     ### END SOLUTION
-    return out, (x, w)
+    return out, cache
 
 
 def affine_backward(dout, cache):
@@ -122,7 +138,7 @@ def affine_backward(dout, cache):
 
     Inputs:
     - dout: upstream gradient of shape (N, M)
-    - cache: (x, w) from the forward pass
+    - cache: the cache from the forward pass
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, d_1, ..., d_k)
@@ -130,13 +146,15 @@ def affine_backward(dout, cache):
     - db: gradient with respect to b, shape (M,)
     """
     layer = "affine_backward"
-    _check_cache(layer, cache, "the (x, w) tuple returned by affine_forward")
-    x, w = cache
     check_array("dout", layer, dout)
-    check_shape("dout", layer, dout, (x.shape[0], w.shape[1]), "(N, M) of the forward's output")
+    check_cache(layer, cache, "affine_forward")
+    if isinstance(cache, AffineCache):
+        shape = (cache.x.shape[0], cache.w.shape[1])
+        check_shape("dout", layer, dout, shape, "(N, M) of the forward's output")
     ### BEGIN SOLUTION
+    x, w = cache
     dx = (dout @ w.T).reshape(x.shape)
-    dw = x.reshape(x.shape[0], -1).T @ dout
+    dw = x.reshape(x.shape[0], w.shape[0]).T @ dout
     db = dout.sum(axis=0)
     ### END SOLUTION
     return dx, dw, db
@@ -160,26 +178,30 @@ def relu_forward(x):
     check_array("x", "relu_forward", x)
     ### BEGIN SOLUTION
     out = np.maximum(x, 0)
+    cache = x
     ### END SOLUTION
-    return out, x
+    return out, cache
 
 
 def relu_backward(dout, cache):
     """Backward pass of ``relu_forward``: the gradient flows where x > 0 and is 0 elsewhere
-    (including x == 0). Neither ``dout`` nor the cache is modified.
+    (at x == 0 a subgradient: nndl, like CS231n, passes none). Neither ``dout`` nor the cache is
+    modified.
 
     Inputs:
     - dout: upstream gradient, same shape as x
-    - cache: x from the forward pass
+    - cache: the cache from the forward pass (nndl's: x)
 
     Returns:
     - dx: gradient with respect to x
     """
-    x = cache
-    check_array("cache", "relu_backward", x)  # relu_forward's cache is its input x
-    check_array("dout", "relu_backward", dout)
-    check_shape("dout", "relu_backward", dout, x.shape, "(the shape of the forward's x)")
+    layer = "relu_backward"
+    check_array("dout", layer, dout)
+    check_cache(layer, cache, "relu_forward")
+    if isinstance(cache, np.ndarray):  # nndl's cache, x
+        check_shape("dout", layer, dout, cache.shape, "(the shape of the forward's x)")
     ### BEGIN SOLUTION
+    x = cache
     dx = np.where(x > 0, dout, 0)
     ### END SOLUTION
     return dx
@@ -224,6 +246,13 @@ def _check_dropout_param(layer: str, dropout_param) -> tuple[float, str]:
     return p, mode
 
 
+class DropoutCache(NamedTuple):
+    """What the dropout backward pass needs from the forward pass."""
+
+    dropout_param: dict  # the forward's dropout_param
+    mask: np.ndarray | None  # 0 for a dropped unit, 1 / (1 - p) for a kept one; None in test mode
+
+
 def dropout_forward(x, dropout_param):
     """Inverted dropout: in train mode each unit is dropped (set to 0) with probability p and
     the kept ones are scaled by 1 / (1 - p), so that the expected output equals x and test mode
@@ -232,7 +261,8 @@ def dropout_forward(x, dropout_param):
     Inputs:
     - x: array of any shape
     - dropout_param: dict with keys
-      - p: probability of dropping a unit, 0 <= p < 1
+      - p: probability of dropping a unit, 0 <= p < 1 (CS231n 2019+ passes the probability of
+        keeping one instead)
       - mode: 'train' or 'test' (default 'train'); test mode returns x unchanged
       - seed: optional int >= 0; the same seed gives the same mask at every call
       - rng: optional numpy Generator, used when there is no seed; with neither, the mask comes
@@ -240,22 +270,22 @@ def dropout_forward(x, dropout_param):
 
     Returns a tuple of:
     - out: array of the same shape and dtype as x
-    - cache: (dropout_param, mask); mask is None in test mode
+    - cache: a ``DropoutCache`` (dropout_param, mask); mask is None in test mode
     """
     layer = "dropout_forward"
     check_array("x", layer, x)
     p, mode = _check_dropout_param(layer, dropout_param)
-
-    mask = None
+    ### BEGIN SOLUTION
     if mode == "train":
-        ### BEGIN SOLUTION
         keep = _dropout_rng(dropout_param).random(x.shape) >= p
         mask = keep.astype(x.dtype) / (1 - p)
         out = x * mask
-        ### END SOLUTION
     else:
+        mask = None
         out = x
-    return out, (dropout_param, mask)
+    cache = DropoutCache(dropout_param, mask)
+    ### END SOLUTION
+    return out, cache
 
 
 def dropout_backward(dout, cache):
@@ -263,20 +293,19 @@ def dropout_backward(dout, cache):
 
     Inputs:
     - dout: upstream gradient, same shape as x
-    - cache: (dropout_param, mask) from the forward pass
+    - cache: the cache from the forward pass
 
     Returns:
     - dx: gradient with respect to x
     """
     layer = "dropout_backward"
-    _check_cache(layer, cache, "the (dropout_param, mask) tuple returned by dropout_forward")
-    _, mask = cache
     check_array("dout", layer, dout)
-    if mask is None:  # test mode: the forward pass was the identity
-        return dout
-    check_shape("dout", layer, dout, mask.shape, "(the shape of the forward's x)")
+    check_cache(layer, cache, "dropout_forward")
+    if isinstance(cache, DropoutCache) and cache.mask is not None:
+        check_shape("dout", layer, dout, cache.mask.shape, "(the shape of the forward's x)")
     ### BEGIN SOLUTION
-    dx = dout * mask
+    _, mask = cache
+    dx = dout if mask is None else dout * mask  # test mode: the forward pass was the identity
     ### END SOLUTION
     return dx
 
@@ -308,9 +337,9 @@ def svm_loss(x, y):
     - dx: gradient of the loss with respect to x, shape (N, C)
     """
     y = _check_scores("svm_loss", x, y)
+    ### BEGIN SOLUTION
     N = x.shape[0]
     rows = np.arange(N)
-    ### BEGIN SOLUTION
     margins = np.maximum(0, x - x[rows, y][:, None] + 1)
     margins[rows, y] = 0
     loss = margins.sum() / N
@@ -334,9 +363,9 @@ def softmax_loss(x, y):
     - dx: gradient of the loss with respect to x, shape (N, C)
     """
     y = _check_scores("softmax_loss", x, y)
+    ### BEGIN SOLUTION
     N = x.shape[0]
     rows = np.arange(N)
-    ### BEGIN SOLUTION
     shifted = x - x.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = -log_probs[rows, y].sum() / N

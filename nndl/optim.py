@@ -12,15 +12,20 @@ Inputs:
   incomplete: missing entries get the defaults listed in each rule's docstring.
 
 Returns:
-- next_w: The updated parameters, a new array of w's shape and dtype (w itself is not modified),
-  whatever the types of dw and of the hyper-parameters: np.float64(1e-3) as a learning rate does
-  not turn float32 parameters into float64.
+- next_w: The updated parameters, an array of w's shape and dtype, whatever the types of dw and of
+  the hyper-parameters: np.float64(1e-3) as a learning rate does not turn float32 parameters into
+  float64. nndl's rules return a new array and leave w as it was; a rule may also update w in
+  place and return it (CS231n's ``sgd`` does), since the caller replaces w by next_w.
 - config: The same dict, with the rule's state advanced by one step; pass it back in next time.
 
 One config dict per parameter array: the state (e.g. Adam's moments) has the parameter's shape.
-A config is checked at its first use (a wrong type raises a TypeError, a value out of range such
-as a negative learning rate or beta1 = 1 a ValueError, both naming the entry); the rule then sets
-``config["checked"] = True`` and trusts it from then on, so that a step costs its arithmetic only.
+A config is checked when it is used (a wrong type raises a TypeError, a value out of range such
+as a negative learning rate or beta1 = 1 a ValueError, both naming the entry); the missing
+defaults and the zero state are filled into it. A config that is already complete and valid --
+every call's after the first -- is checked in a few comparisons, so that a step costs its
+arithmetic. The rules write nothing into the caller's config but hyper-parameters and state.
+
+The parts between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are what a student writes.
 """
 
 from __future__ import annotations
@@ -38,9 +43,6 @@ HYPERPARAMETERS = {
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
 }
 STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v")}
-# Set in a config once its rule has checked it: later calls skip the checks (and the merging of
-# defaults), so that the per-step cost is the arithmetic alone.
-CHECKED = "checked"
 # Allowed ranges: (lowest, highest, whether the highest is allowed).
 _RANGES = {
     "learning_rate": (0.0, np.inf, False),
@@ -72,11 +74,11 @@ def check_config(rule, config):
             f"{rule}: config must be a dict of hyper-parameters or None, "
             f"got {type(config).__name__} {config!r}"
         )
-    known = {*HYPERPARAMETERS[rule], *STATE[rule], CHECKED, *(("t",) if rule == "adam" else ())}
+    known = {*HYPERPARAMETERS[rule], *STATE[rule], *(("t",) if rule == "adam" else ())}
     # A misspelt hyper-parameter ("lr", "beta_1") would otherwise be ignored silently.
     unknown = sorted(set(config) - known)
     if unknown:
-        names = ", ".join(sorted(known - {CHECKED}))
+        names = ", ".join(sorted(known))
         raise ValueError(f"unknown config entries {unknown}; this rule knows: {names}")
     checked = dict(config)
     for name in HYPERPARAMETERS[rule]:
@@ -107,21 +109,21 @@ def _hyperparameter(rule, name, value):
 def _with_defaults(rule, config, w, dw):
     """The config to use for one step of a rule, and dw in w's dtype.
 
-    On a config's first use, check it, fill in the missing defaults and zero state, and mark it
-    CHECKED (in the caller's dict, which keeps the rule's state between calls). Later calls only
-    check that w and dw still fit each other.
+    A config that is complete and valid (``_ready``: every call's after the first) is used as
+    it is. Any other is checked, and the missing defaults and zero state are filled into the
+    caller's dict, which keeps the rule's state between calls.
 
     Returns:
     - config: The caller's dict (a new one if it was None).
     - dw: The gradient, converted to w's dtype if it had another (a float64 gradient must not
       turn float32 parameters into float64).
     """
-    checked = type(config) is dict and config.get(CHECKED) is True
-    if not (checked and type(w) is np.ndarray and type(dw) is np.ndarray and dw.shape == w.shape):
+    ready = _ready(rule, config, w)
+    if not (ready and type(dw) is np.ndarray and dw.shape == w.shape):
         _check_arrays(rule, w, dw)
     if dw.dtype != w.dtype:
         dw = dw.astype(w.dtype)
-    if checked:
+    if ready:
         return config, dw
     checked = check_config(rule, config)
     for name, value in HYPERPARAMETERS[rule].items():
@@ -133,10 +135,31 @@ def _with_defaults(rule, config, w, dw):
             checked[name] = _state_array(rule, name, checked[name], w)
     if rule == "adam":
         checked.setdefault("t", 0)
-    checked[CHECKED] = True
     config = {} if config is None else config
     config.update(checked)
     return config, dw
+
+
+def _ready(rule, config, w) -> bool:
+    """Whether ``config`` is complete and valid for a step on ``w`` (a float32 or float64
+    array): exactly the rule's entries, every hyper-parameter a float in its range, every state
+    array of w's shape and dtype, Adam's t an int >= 0. A few comparisons, no new objects."""
+    if type(config) is not dict or type(w) is not np.ndarray or w.dtype.char not in "fd":
+        return False
+    if len(config) != len(HYPERPARAMETERS[rule]) + len(STATE[rule]) + (rule == "adam"):
+        return False
+    for name in HYPERPARAMETERS[rule]:
+        value = config.get(name)
+        low, high, high_allowed = _RANGES[name]
+        if type(value) is not float or not (
+            low <= value < high or (high_allowed and value == high)
+        ):
+            return False
+    for name in STATE[rule]:
+        state = config.get(name)
+        if type(state) is not np.ndarray or state.shape != w.shape or state.dtype != w.dtype:
+            return False
+    return rule != "adam" or (type(config.get("t")) is int and config["t"] >= 0)
 
 
 def _check_arrays(rule, w, dw):
@@ -181,8 +204,8 @@ def sgd(w, dw, config=None):
     """
     config, dw = _with_defaults("sgd", config, w, dw)
 
-    next_w = w - config["learning_rate"] * dw
-    return _like(next_w, w), config
+    next_w = _like(w - config["learning_rate"] * dw, w)
+    return next_w, config
 
 
 def sgd_momentum(w, dw, config=None):
@@ -201,10 +224,10 @@ def sgd_momentum(w, dw, config=None):
 
     ### BEGIN SOLUTION
     v = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
-    next_w = w + v
+    next_w = _like(w + v, w)
     config["velocity"] = v
     ### END SOLUTION
-    return _like(next_w, w), config
+    return next_w, config
 
 
 def rmsprop(w, dw, config=None):
@@ -225,10 +248,10 @@ def rmsprop(w, dw, config=None):
     ### BEGIN SOLUTION
     decay_rate = config["decay_rate"]
     cache = decay_rate * config["cache"] + (1 - decay_rate) * dw**2
-    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    next_w = _like(w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), w)
     config["cache"] = cache
     ### END SOLUTION
-    return _like(next_w, w), config
+    return next_w, config
 
 
 def adam(w, dw, config=None):
@@ -278,7 +301,7 @@ def adam(w, dw, config=None):
     next_w = np.add(w, scratch, out=scratch)  # w - step, into the scratch array, now next_w
     config["t"] = t
     ### END SOLUTION
-    return _like(next_w, w), config
+    return next_w, config
 
 
 # The rules a Solver accepts by name.

@@ -1,16 +1,16 @@
 """Normalising images, batches of shape (N, C, H, W): spatial batch norm and group norm, each
 with a staged and a closed-form backward pass.
 
-Both are the normalization graph of batch norm with other axes averaged over (derived in
+Both are the normalization graph with other axes averaged over (derived in
 ``derivations/spatial.py``):
 
 - spatial batch norm: one mean and variance per channel, over the N examples and the H x W
   positions. That is batch norm (``nndl.batchnorm``) with every pixel of every image as an
   example, so the layer moves the channels last, flattens to (N·H·W, C) and calls it.
 - group norm: the C channels split into G groups of K = C/G; one mean and variance per example
-  and group, over the group's K channels and the H x W positions. That is the normalisation of
-  layer norm (``nndl.layernorm.normalise``) with x seen as (N, G, K, H, W) and the statistics
-  over the last three axes; gamma and beta scale and shift each channel.
+  and group, over the group's K channels and the H x W positions. That is the normalization
+  core (``nndl.normalization``) with x seen as (N, G, K, H, W) and the statistics over the last
+  three axes; gamma and beta, seen as (1, G, K, 1, 1), scale and shift each channel.
 """
 
 from __future__ import annotations
@@ -18,55 +18,47 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
-import numpy as np
-
 from nndl.batchnorm import (
-    BatchNormCache,
     batchnorm_backward,
     batchnorm_backward_alt,
     batchnorm_forward,
     check_bn_param,
 )
-from nndl.layernorm import (
-    BLOCK_BYTES,
-    check_norm_param,
-    normalise,
-    normalise_backward,
-    normalise_backward_alt,
+from nndl.normalization import (
+    NormalizationCache,
+    normalization_backward,
+    normalization_backward_alt,
+    normalization_forward,
 )
-from nndl.validation import check_array, check_shape
+from nndl.validation import (
+    check_array,
+    check_cache,
+    check_norm_param,
+    check_scale_and_shift,
+    check_shape,
+)
 
 GROUP_AXES = (2, 3, 4)  # of x seen as (N, G, K, H, W): a group's channels and positions
 
 
-def _check_images(layer: str, x, gamma, beta, per_channel) -> None:
-    """Check x, gamma and beta; ``per_channel(C)`` is the shape gamma and beta must have."""
-    for name, a in (("x", x), ("gamma", gamma), ("beta", beta)):
-        check_array(name, layer, a)
+def _check_images(layer: str, x, gamma, beta, per_channel) -> tuple:
+    """Check x, gamma and beta; ``per_channel(C)`` is the shape gamma and beta must have.
+    Returns gamma and beta (integer ones converted to x's dtype)."""
+    check_array("x", layer, x)
+    gamma, beta = check_scale_and_shift(layer, x, gamma, beta)
     if x.ndim != 4:
         raise ValueError(f"{layer}: x must be 4-D of shape (N, C, H, W), got shape {x.shape}")
     check_shape("gamma", layer, gamma, per_channel(x.shape[1]))
     check_shape("beta", layer, beta, per_channel(x.shape[1]))
+    return gamma, beta
 
 
-def _check_dout(layer: str, dout, shape) -> None:
+def _check_dout(layer: str, dout, cache, forward: str, shape) -> None:
+    """dout an array; of ``shape`` (the forward's x's) when the cache is nndl's own."""
     check_array("dout", layer, dout)
-    check_shape("dout", layer, dout, shape)
-
-
-def _channels_last(x):
-    """(N, C, H, W) -> (N·H·W, C): one row per pixel of every image."""
-    ### BEGIN SOLUTION
-    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
-    ### END SOLUTION
-
-
-def _channels_first(rows, shape):
-    """The inverse of ``_channels_last`` for images of ``shape`` (N, C, H, W)."""
-    ### BEGIN SOLUTION
-    N, C, H, W = shape
-    return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-    ### END SOLUTION
+    check_cache(layer, cache, forward)
+    if shape is not None:
+        check_shape("dout", layer, dout, shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,7 +69,7 @@ def _channels_first(rows, shape):
 class SpatialBatchNormCache(NamedTuple):
     """What the spatial batch-norm backward passes need from the forward pass."""
 
-    batchnorm: BatchNormCache  # batch norm's cache for x as (N·H·W, C)
+    batchnorm: NormalizationCache  # batch norm's cache for x as (N·H·W, C)
     shape: tuple[int, int, int, int]  # (N, C, H, W) of x
 
 
@@ -97,32 +89,21 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     - cache: a ``SpatialBatchNormCache`` for the backward pass
     """
     layer = "spatial_batchnorm_forward"
-    _check_images(layer, x, gamma, beta, lambda C: (C,))
+    gamma, beta = _check_images(layer, x, gamma, beta, lambda C: (C,))
     N, C, H, W = x.shape
     check_bn_param(layer, bn_param, x, N * H * W, C)  # errors name this layer, not batch norm's
     ### BEGIN SOLUTION
-    out, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)
-    out = _channels_first(out, x.shape)
+    pixels = x.transpose(0, 2, 3, 1).reshape(-1, C)  # (N·H·W, C): one row per pixel
+    rows, batchnorm_cache = batchnorm_forward(pixels, gamma, beta, bn_param)
+    out = rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    cache = SpatialBatchNormCache(batchnorm_cache, x.shape)
     ### END SOLUTION
-    return out, SpatialBatchNormCache(batchnorm=cache, shape=x.shape)
+    return out, cache
 
 
 def _check_spatial_batchnorm_backward(layer: str, dout, cache) -> None:
-    if not isinstance(cache, SpatialBatchNormCache):
-        raise TypeError(
-            f"{layer}: cache must be the SpatialBatchNormCache returned by "
-            "spatial_batchnorm_forward"
-        )
-    _check_dout(layer, dout, cache.shape)
-
-
-def _spatial_batchnorm_backward(backward, dout, cache):
-    """``backward``, batch norm's, on the (N·H·W, C) layout."""
-    ### BEGIN SOLUTION
-    dx, dgamma, dbeta = backward(_channels_last(dout), cache.batchnorm)
-    dx = _channels_first(dx, cache.shape)
-    ### END SOLUTION
-    return dx, dgamma, dbeta
+    shape = cache.shape if isinstance(cache, SpatialBatchNormCache) else None
+    _check_dout(layer, dout, cache, "spatial_batchnorm_forward", shape)
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -131,7 +112,7 @@ def spatial_batchnorm_backward(dout, cache):
 
     Inputs:
     - dout: upstream gradient of shape (N, C, H, W)
-    - cache: the ``SpatialBatchNormCache`` from the forward pass
+    - cache: the cache from the forward pass
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, C, H, W)
@@ -139,7 +120,13 @@ def spatial_batchnorm_backward(dout, cache):
     - dbeta: gradient with respect to beta, shape (C,)
     """
     _check_spatial_batchnorm_backward("spatial_batchnorm_backward", dout, cache)
-    return _spatial_batchnorm_backward(batchnorm_backward, dout, cache)
+    ### BEGIN SOLUTION
+    N, C, H, W = dout.shape
+    pixels = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    drows, dgamma, dbeta = batchnorm_backward(pixels, cache.batchnorm)
+    dx = drows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
 
 
 def spatial_batchnorm_backward_alt(dout, cache):
@@ -149,69 +136,21 @@ def spatial_batchnorm_backward_alt(dout, cache):
 
         dx = gamma * inv_std * (dout - (sum(dout) + xhat * sum(dout * xhat)) / M)
 
-    Train mode runs on the rows of an image, (N, H·W·C) in the channels-last layout of the
-    forward's cache, with each channel's factor repeated at every position: numpy then loops
-    over rows of H·W·C values instead of C, and the sums are BLAS products with ones.
-
     Inputs and returns as ``spatial_batchnorm_backward``.
     """
-    layer = "spatial_batchnorm_backward_alt"
-    _check_spatial_batchnorm_backward(layer, dout, cache)
+    _check_spatial_batchnorm_backward("spatial_batchnorm_backward_alt", dout, cache)
     ### BEGIN SOLUTION
-    if cache.batchnorm.mode == "test":
-        return _spatial_batchnorm_backward(batchnorm_backward_alt, dout, cache)
-    N, C, H, W = cache.shape
-    M = N * H * W
-    gamma, inv_std = cache.batchnorm.gamma, cache.batchnorm.inv_std
-
-    def per_position(per_channel):  # (C,) -> (H·W·C,): the factor of each value of an image
-        return np.broadcast_to(per_channel, (H * W, C)).reshape(-1)
-
-    def per_channel(per_value):  # (H·W·C,) -> (C,): summed over the positions
-        return per_value.reshape(H * W, C).sum(axis=0)
-
-    rows = np.empty((N, H, W, C), dout.dtype)  # dout channels last, turned into dx in place
-    rows2d = rows.reshape(N, -1)
-    xhat = cache.batchnorm.xhat.reshape(N, -1)
-    # the images go through in blocks of about BLOCK_BYTES, so that a block's passes stay in
-    # the cache: first the copy of dout and the sums, then, with dgamma and dbeta known, dx
-    images = max(1, BLOCK_BYTES // rows2d[0].nbytes)
-    blocks = [slice(start, start + images) for start in range(0, N, images)]
-    ones, product = np.ones(images, dout.dtype), np.empty_like(rows2d[:images])
-    out_sums, product_sums = np.zeros(H * W * C, dout.dtype), np.zeros(H * W * C, dout.dtype)
-    for block in blocks:
-        n = len(rows2d[block])
-        np.copyto(rows[block], dout[block].transpose(0, 2, 3, 1))
-        out_sums += ones[:n] @ rows2d[block]
-        np.multiply(rows2d[block], xhat[block], out=product[:n])  # dout * xhat
-        product_sums += ones[:n] @ product[:n]
-    dbeta, dgamma = per_channel(out_sums), per_channel(product_sums)
-    # dx = gamma * inv_std * dout - (xhat * dgamma + dbeta) * gamma * inv_std / M
-    scale = gamma * inv_std
-    factor, shift, scale = (per_position(a) for a in (dgamma * scale / M, dbeta * scale / M, scale))
-    for block in blocks:
-        n = len(rows2d[block])
-        np.multiply(xhat[block], factor, out=product[:n])
-        product[:n] += shift
-        rows2d[block] *= scale
-        rows2d[block] -= product[:n]
-    return _channels_first(rows2d.reshape(M, C), cache.shape), dgamma, dbeta
+    N, C, H, W = dout.shape
+    pixels = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    drows, dgamma, dbeta = batchnorm_backward_alt(pixels, cache.batchnorm)
+    dx = drows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
     ### END SOLUTION
+    return dx, dgamma, dbeta
 
 
 # --------------------------------------------------------------------------------------------
 # Group norm
 # --------------------------------------------------------------------------------------------
-
-
-class GroupNormCache(NamedTuple):
-    """What the group-norm backward passes need from the forward pass."""
-
-    G: int  # number of groups
-    xc: np.ndarray  # centred input, seen as (N, G, C/G, H, W)
-    xhat: np.ndarray  # normalised input, (N, C, H, W)
-    inv_std: np.ndarray  # inverse std of each example and group, (N, G, 1, 1, 1)
-    gamma: np.ndarray  # scale, (1, C, 1, 1)
 
 
 def _check_groups(layer: str, x, G) -> None:
@@ -223,14 +162,6 @@ def _check_groups(layer: str, x, G) -> None:
             f"{layer}: G must be a positive divisor of the number of channels C = {C} "
             f"(each group gets C / G channels), got G = {G}"
         )
-
-
-def _grouped(x, G):
-    """(N, C, H, W) -> (N, G, C/G, H, W): the channels split into G groups."""
-    ### BEGIN SOLUTION
-    N, C, H, W = x.shape
-    return x.reshape(N, G, C // G, H, W)
-    ### END SOLUTION
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
@@ -249,36 +180,39 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
 
     Returns a tuple of:
     - out: array of shape (N, C, H, W)
-    - cache: a ``GroupNormCache`` for the backward pass
+    - cache: a ``NormalizationCache`` of the core on x seen as (N, G, C/G, H, W)
     """
     layer = "spatial_groupnorm_forward"
-    _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
+    gamma, beta = _check_images(layer, x, gamma, beta, lambda C: (1, C, 1, 1))
     _check_groups(layer, x, G)
     eps = check_norm_param(layer, "gn_param", gn_param, symbolic=x.dtype == object)
     ### BEGIN SOLUTION
-    _, xc, _, inv_std, xhat = normalise(_grouped(x, G), eps, axes=GROUP_AXES)
-    xhat = xhat.reshape(x.shape)
-    out = xhat * gamma
-    out += beta
+    N, C, H, W = x.shape
+    per_group = (1, G, C // G, 1, 1)  # gamma and beta of each group's channels
+    grouped = x.reshape(N, G, C // G, H, W)
+    out, cache = normalization_forward(
+        grouped, gamma.reshape(per_group), beta.reshape(per_group), eps, GROUP_AXES
+    )
+    out = out.reshape(x.shape)
     ### END SOLUTION
-    return out, GroupNormCache(G=G, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+    return out, cache
 
 
 def _check_groupnorm_backward(layer: str, dout, cache) -> None:
-    if not isinstance(cache, GroupNormCache):
-        raise TypeError(
-            f"{layer}: cache must be the GroupNormCache returned by spatial_groupnorm_forward"
-        )
-    _check_dout(layer, dout, cache.xhat.shape)
+    shape = None
+    if isinstance(cache, NormalizationCache):  # (N, G, C/G, H, W) -> (N, C, H, W)
+        N, G, K, H, W = cache.xhat.shape
+        shape = (N, G * K, H, W)
+    _check_dout(layer, dout, cache, "spatial_groupnorm_forward", shape)
 
 
 def spatial_groupnorm_backward(dout, cache):
     """Backward pass of ``spatial_groupnorm_forward``, staged: one block per node of the
-    computation graph, from the output back to the input.
+    computation graph, from the output back to the input (the core's, on the grouped layout).
 
     Inputs:
     - dout: upstream gradient of shape (N, C, H, W)
-    - cache: the ``GroupNormCache`` from the forward pass
+    - cache: the cache from the forward pass
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, C, H, W)
@@ -287,15 +221,13 @@ def spatial_groupnorm_backward(dout, cache):
     """
     _check_groupnorm_backward("spatial_groupnorm_backward", dout, cache)
     ### BEGIN SOLUTION
-    # out = gamma * xhat + beta: d out/d xhat = gamma
-    dxhat = dout * cache.gamma
-    # from xhat back to x, the statistics taken over each group's channels and positions
-    dx = normalise_backward(_grouped(dxhat, cache.G), cache.xc, cache.inv_std, GROUP_AXES)
-    dx = dx.reshape(dout.shape)
-    # out = gamma * xhat + beta: d out/d gamma = xhat and d out/d beta = 1, summed over the
-    # batch and the positions (gamma and beta belong to a channel)
-    dgamma = (dout * cache.xhat).sum(axis=(0, 2, 3), keepdims=True)
-    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dx, dgamma, dbeta = normalization_backward(dout.reshape(cache.xhat.shape), cache)
+    per_channel = (1, dout.shape[1], 1, 1)
+    dx, dgamma, dbeta = (
+        dx.reshape(dout.shape),
+        dgamma.reshape(per_channel),
+        dbeta.reshape(per_channel),
+    )
     ### END SOLUTION
     return dx, dgamma, dbeta
 
@@ -310,13 +242,12 @@ def spatial_groupnorm_backward_alt(dout, cache):
     """
     _check_groupnorm_backward("spatial_groupnorm_backward_alt", dout, cache)
     ### BEGIN SOLUTION
-    N, C, H, W = dout.shape
-    G = cache.G
-    grouped = (N, G, C // G, H * W)  # each group's channels, each with its H·W positions
-    dx, dgamma, dbeta = normalise_backward_alt(
-        dout.reshape(grouped), cache.gamma.reshape(G, C // G), cache.xhat.reshape(grouped),
-        cache.inv_std.reshape(N, G, 1, 1),
-    )  # fmt: skip
-    per_channel = cache.gamma.shape
-    return dx.reshape(dout.shape), dgamma.reshape(per_channel), dbeta.reshape(per_channel)
+    dx, dgamma, dbeta = normalization_backward_alt(dout.reshape(cache.xhat.shape), cache)
+    per_channel = (1, dout.shape[1], 1, 1)
+    dx, dgamma, dbeta = (
+        dx.reshape(dout.shape),
+        dgamma.reshape(per_channel),
+        dbeta.reshape(per_channel),
+    )
     ### END SOLUTION
+    return dx, dgamma, dbeta

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from nndl.arguments import make_rng, require_int, require_number
+from nndl.table import NORM_DEFAULTS
 
 # dtype.char of float32, float64, and object (symbolic runs).
 _ARRAY_DTYPES = "fdO"
@@ -43,6 +44,30 @@ def check_array(name: str, layer: str, a: Any) -> np.ndarray:
             f"{layer}: {name} must have a floating dtype, float32 or float64, got {a.dtype}{hint}"
         )
     return a
+
+
+def check_scale_and_shift(layer: str, x: np.ndarray, gamma: Any, beta: Any) -> tuple:
+    """Return gamma and beta in x's dtype, after checking that they are arrays of numbers:
+    integer ones (CS231n's notebooks pass ``np.asarray([3, 4, 5, 6])``) become floats, as numpy's
+    arithmetic would make them for a float64 x, and float ones of the other precision take x's,
+    so that a float32 layer computes and returns float32. Run after ``check_array`` has checked
+    x; in a symbolic run (x an object array) they are left as they are."""
+    params = []
+    for name, a in (("gamma", gamma), ("beta", beta)):
+        integer = isinstance(a, np.ndarray) and a.dtype.kind in "iub"
+        if not integer:
+            check_array(name, layer, a)
+        if x.dtype != object and a.dtype != object and a.dtype != x.dtype:
+            a = a.astype(x.dtype)
+        params.append(a)
+    return tuple(params)
+
+
+def check_cache(layer: str, cache: Any, forward: str) -> None:
+    """Raise unless there is a cache. Any type is accepted (a student's forward may return a tuple,
+    a dict or a NamedTuple of its own); None means that the forward's cache never arrived."""
+    if cache is None:
+        raise TypeError(f"{layer}: cache must be the cache that {forward} returned, got NoneType")
 
 
 def check_shape(
@@ -91,6 +116,23 @@ def check_param_dict(layer: str, name: str, params: Any, known: Collection[str])
             f"{', '.join(sorted(known))}"
         )
     return params
+
+
+NORM_MODES = ("train", "test")
+NORM_PARAM_KEYS = frozenset({"eps", "mode"})
+
+
+def check_norm_param(layer: str, name: str, param: Any, symbolic: bool = False) -> Any:
+    """Return ``eps`` from ``param`` (the ``ln_param`` / ``gn_param`` / ``rms_param`` dict of a
+    normalization without running averages), after checking its keys as batch norm checks
+    ``bn_param``: ``eps`` (a finite number > 0, default 1e-5) and ``mode`` ('train' or 'test';
+    accepted so that a network can set the mode of every normalization layer alike, and ignored,
+    since these layers are the same in both modes). Any other key is a mistake, e.g. a misspelt
+    ``eps``. In a ``symbolic`` run (x an object array) eps may be a symbol."""
+    check_param_dict(layer, name, param, NORM_PARAM_KEYS)
+    check_mode(layer, f"{name}['mode']", param.get("mode", "train"), NORM_MODES)
+    eps = param.get("eps", NORM_DEFAULTS["eps"])
+    return check_number(f"{name}['eps']", layer, eps, 0, np.inf, "()", symbolic)
 
 
 def check_mode(layer: str, name: str, mode: Any, modes=("train", "test")) -> str:

@@ -31,6 +31,18 @@ def no_warnings():
 _PASSES: dict[str, bool] = {}
 
 
+def pytest_configure(config):
+    """One marker per lab task, from the task table (``nndl.lab.tasks``, built from the table of
+    layers): ``pytest -m batchnorm_backward`` runs that task's tests."""
+    from nndl.lab.tasks import TASKS
+
+    for task in TASKS.values():
+        files = ", ".join(path for path in task.paths)
+        config.addinivalue_line(
+            "markers", f"{task.name}: lab task - {files} (chapter {task.chapter})"
+        )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item):
     """A test of a task that calls other tasks' code (fc_net calls the layers) runs once those

@@ -7,9 +7,13 @@ from hypothesis import strategies as st
 
 from nndl.fc_net import FullyConnectedNet, TwoLayerNet
 from nndl.gradient_check import numerical_param_gradients, rel_error
+from nndl.table import NORMALIZATIONS
 from tests.strategies import offset_and_scaled
 
 pytestmark = pytest.mark.fc_net
+# The normalizations of the table as the network's error message lists them: 'a', 'b' or 'c'.
+_NAMES = [repr(name) for name in NORMALIZATIONS]
+NORMALIZATION_NAMES = ", ".join(_NAMES[:-1]) + f" or {_NAMES[-1]}"
 
 
 def _numerical_check(model, X, y):
@@ -342,8 +346,8 @@ def test_the_2017_and_2019_spellings_build_the_same_network(old, new):
         ({"use_batchnorm": True, "normalization": "layernorm"}, ValueError, "contradicts"),
         ({"use_batchnorm": False, "normalization": "batchnorm"}, ValueError, "contradicts"),
         ({"dropout": 0.25, "dropout_keep_ratio": 0.5}, ValueError, "dropout = 1 - dropout_keep"),
-        ({"normalization": "groupnorm"}, ValueError, "None, 'batchnorm' or 'layernorm'"),
-        ({"normalization": True}, TypeError, "None, 'batchnorm' or 'layernorm'"),
+        ({"normalization": "groupnorm"}, ValueError, f"None, {NORMALIZATION_NAMES}"),
+        ({"normalization": True}, TypeError, f"None, {NORMALIZATION_NAMES}"),
         (
             {"dropout_keep_ratio": 0},
             ValueError,
@@ -376,3 +380,66 @@ def test_first_layer_gradients_match_numerical_ones_whatever_the_depth(hidden_di
     assert grads.keys() == model.params.keys()
     for name in ("W1", "b1"):
         np.testing.assert_allclose(grads[name], numerical[name], rtol=1e-6, atol=1e-9)
+
+
+def test_without_a_seed_the_weights_are_cs231ns_weight_scale_times_randn_in_layer_order():
+    """CS231n's FullyConnectedNet draws weight_scale * np.random.randn(fan_in, fan_out) for W1,
+    W2, ... in turn (the biases, gammas and betas draw nothing), so np.random.seed(231) gives
+    its weights; its BatchNormalization notebook prints the initial losses of this check."""
+    np.random.seed(231)  # noqa: NPY002 (what the CS231n notebooks do)
+    N, D, H1, H2, C = 2, 15, 20, 30, 10
+    X, y = np.random.randn(N, D), np.random.randint(C, size=(N,))  # noqa: NPY002
+    state = np.random.get_state()  # noqa: NPY002
+    losses = []
+    for reg in (0, 3.14):
+        model = FullyConnectedNet(
+            [H1, H2], input_dim=D, num_classes=C, reg=reg, weight_scale=5e-2,
+            dtype=np.float64, normalization="batchnorm",
+        )  # fmt: skip
+        losses.append(model.loss(X, y)[0])
+    assert [round(loss, 4) for loss in losses] == [2.2612, 6.9965]  # the notebook's numbers
+    np.random.set_state(state)  # noqa: NPY002
+    model = FullyConnectedNet(
+        [H1, H2], input_dim=D, num_classes=C, weight_scale=5e-2, dtype=np.float64,
+        normalization="batchnorm",
+    )  # fmt: skip
+    np.random.set_state(state)  # noqa: NPY002
+    for name, (fan_in, fan_out) in (("W1", (D, H1)), ("W2", (H1, H2)), ("W3", (H2, C))):
+        expected = 5e-2 * np.random.randn(fan_in, fan_out)  # noqa: NPY002
+        np.testing.assert_array_equal(model.params[name], expected, err_msg=name)
+
+
+@pytest.mark.parametrize("normalization", ["batchnorm", "layernorm"])
+def test_norm_param_sets_every_normalization_layers_defaults(normalization):
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((6, 5)), rng.integers(3, size=6)
+    kwargs = dict(input_dim=5, num_classes=3, normalization=normalization, seed=0)
+    settings = {"eps": 1e-3} | ({"momentum": 0.5} if normalization == "batchnorm" else {})
+    model = FullyConnectedNet([4, 4], norm_param=settings, **kwargs)
+    assert all(bn_param.items() >= settings.items() for bn_param in model.bn_params)
+    model.loss(X, y)
+    if normalization == "batchnorm":  # batch norm's momentum: the weight of the old average
+        batch = X @ model.params["W1"] + model.params["b1"]
+        expected = 0.5 * np.zeros(4) + 0.5 * batch.mean(axis=0)
+        np.testing.assert_allclose(model.bn_params[0]["running_mean"], expected, rtol=1e-5)
+    assert FullyConnectedNet([4, 4], bn_param=settings, **kwargs).bn_params[0] == {
+        "mode": "train",
+        **settings,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"normalization": "layernorm", "norm_param": {"momentum": 0.9}}, "unknown key 'momentum'"),
+        ({"normalization": "batchnorm", "bn_param": {"mometum": 0.9}}, "did you mean 'momentum'"),
+        ({"norm_param": {"eps": 1e-3}}, "norm_param needs a normalization"),
+        (
+            {"normalization": "batchnorm", "norm_param": {}, "bn_param": {}},
+            "norm_param and bn_param are one setting",
+        ),
+    ],
+)
+def test_norm_param_names_a_key_the_normalization_does_not_take(kwargs, message):
+    with pytest.raises(ValueError, match=f"FullyConnectedNet: .*{message}"):
+        FullyConnectedNet([4], input_dim=5, **kwargs)

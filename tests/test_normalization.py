@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nndl import layer_utils, layers
-from nndl.batchnorm import BatchNormCache
 from nndl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
-from nndl.layer_utils import affine_layernorm_relu_backward, affine_layernorm_relu_forward
-from nndl.layernorm import LayerNormCache
+from nndl.normalization import NormalizationCache
 from nndl.spatial import SpatialBatchNormCache
+from nndl.table import LAYERS
+from tests import layer_cases
 from tests.strategies import offset_and_scaled, seeds
 
 # --------------------------------------------------------------------------------------------
@@ -113,6 +113,7 @@ def test_group_norm_gives_each_group_of_each_example_mean_0_and_std_1(rng):
     np.testing.assert_allclose(scaled, gamma * out + beta, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.layernorm
 @pytest.mark.spatial_groupnorm
 def test_group_norm_with_one_group_is_layer_norm_of_the_flattened_image(rng):
     x = offset_and_scaled(rng, (3, 2, 3, 3), axis=1)
@@ -134,38 +135,21 @@ def test_group_norm_with_one_channel_per_group_normalises_each_channel_of_each_i
     np.testing.assert_allclose(out.std(axis=(2, 3)), 1, rtol=1e-4)
 
 
-def dtype_case(name, rng, dtype):
-    """A layer's forward, its closed-form backward, x, gamma and the forward's extra arguments."""
-    x2, x4 = (
-        offset_and_scaled(rng, (4, 6), axis=1).astype(dtype),
-        offset_and_scaled(rng, (2, 4, 3, 3), axis=1).astype(dtype),
-    )
-    return {
-        "layernorm": (layers.layernorm_forward, layers.layernorm_backward_alt, x2,
-                      np.ones(6, dtype), ({},)),
-        "spatial_batchnorm": (layers.spatial_batchnorm_forward,
-                              layers.spatial_batchnorm_backward_alt, x4, np.ones(4, dtype), ({},)),
-        "spatial_groupnorm": (layers.spatial_groupnorm_forward,
-                              layers.spatial_groupnorm_backward_alt, x4,
-                              np.ones((1, 4, 1, 1), dtype), (2, {})),
-    }[name]  # fmt: skip
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=getattr(pytest.mark, name))
-        for name in ("layernorm", "spatial_batchnorm", "spatial_groupnorm")
-    ],
+    "name", [layer_cases.param(layer) for layer in layer_cases.FAMILY.values()]
 )
 def test_every_normalization_keeps_the_dtype_of_its_input(rng, name, dtype):
-    forward, backward, x, gamma, extra = dtype_case(name, rng, dtype)
-    out, cache = forward(x, gamma, gamma * 0, *extra)
-    grads = backward(np.ones_like(x), cache)
-    assert out.dtype == dtype and all(g.dtype == dtype for g in grads), forward.__name__
+    layer = LAYERS[name]
+    case = layer_cases.example(layer, rng, dtype)
+    out, cache = layer_cases.forward(layer, case["x"], case["params"], case["args"])
+    assert out.dtype == dtype, layer.forward
+    for kind, backward in layer_cases.backwards(layer).items():
+        grads = backward(np.ones_like(case["x"]), cache)
+        assert all(g.dtype == dtype for g in grads), (kind, backward)
 
 
+@pytest.mark.layernorm
 @pytest.mark.spatial_groupnorm
 def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
     x = offset_and_scaled(rng, (3, 4), axis=1).astype(np.float32)
@@ -186,101 +170,86 @@ def test_a_numpy_scalar_eps_keeps_a_float32_computation_in_float32(rng):
 # --------------------------------------------------------------------------------------------
 
 
-def layer_norm_problem(rng):
-    N, D = 4, 5
-    x = offset_and_scaled(rng, (N, D), offset=12, scale=5)
-    return layers.layernorm_forward, (x, rng.normal(size=D), rng.normal(size=D)), ({},)
-
-
-def spatial_batchnorm_problem(rng):
-    N, C, H, W = 2, 3, 4, 5
-    x = offset_and_scaled(rng, (N, C, H, W), offset=10, scale=4)
-    return (
-        layers.spatial_batchnorm_forward,
-        (x, rng.normal(size=C), rng.normal(size=C)),
-        ({"mode": "train"},),
-    )
-
-
-def spatial_groupnorm_problem(rng):
-    N, C, H, W, G = 2, 6, 4, 5, 2
-    x = offset_and_scaled(rng, (N, C, H, W), offset=10, scale=4)
-    params = (rng.normal(size=(1, C, 1, 1)), rng.normal(size=(1, C, 1, 1)))
-    return layers.spatial_groupnorm_forward, (x, *params), (G, {})
-
-
-PROBLEMS = {
-    "layernorm": (layer_norm_problem, layers.layernorm_backward, layers.layernorm_backward_alt),
-    "spatial_batchnorm": (
-        spatial_batchnorm_problem,
-        layers.spatial_batchnorm_backward,
-        layers.spatial_batchnorm_backward_alt,
-    ),
-    "spatial_groupnorm": (
-        spatial_groupnorm_problem,
-        layers.spatial_groupnorm_backward,
-        layers.spatial_groupnorm_backward_alt,
-    ),
-}
 BACKWARDS = [
-    pytest.param(name, which, id=f"{name}-{which}", marks=getattr(pytest.mark, name))
-    for name in PROBLEMS
-    for which in ("staged", "alt")
+    layer_cases.param(layer, layer.name, kind, id=f"{layer.name}-{kind}")
+    for layer in layer_cases.FAMILY.values()
+    for kind in layer_cases.backwards(layer)
 ]
 
 
 @pytest.mark.parametrize(("name", "which"), BACKWARDS)
 def test_backward_matches_the_numerical_gradient_of_the_forward_pass(rng, name, which):
-    problem, staged, alt = PROBLEMS[name]
-    forward, (x, gamma, beta), extra = problem(rng)
-    backward = staged if which == "staged" else alt
-    dout = rng.standard_normal(x.shape)
-    _, cache = forward(x, gamma, beta, *extra)
-    grads = backward(dout, cache)
+    layer = LAYERS[name]
+    case = layer_cases.example(layer, rng, offset=10, scale=4)
+    backward = layer_cases.backwards(layer)[which]
+    x, dout, extra = case["x"], case["dout"], (*case["args"], {})
+    _, cache = layer.forward(x, *case["params"], *extra)
+    dx, *dparams = backward(dout, cache)
 
-    def f(x, gamma, beta):
-        return forward(x, gamma, beta, *extra)[0]
+    def f(x, *params):
+        return layer.forward(x, *params, *extra)[0]
 
-    args = {"x": x, "gamma": gamma, "beta": beta}
-    for (arg, value), grad in zip(args.items(), grads, strict=True):
-        numerical = eval_numerical_gradient_array(
-            lambda v, arg=arg: f(**(args | {arg: v})), value.copy(), dout
-        )
+    args = [x, *case["params"]]
+    for position, grad in enumerate([dx, *dparams]):
+
+        def moved(v, position=position):
+            return f(*args[:position], v, *args[position + 1 :])
+
+        numerical = eval_numerical_gradient_array(moved, args[position].copy(), dout)
         assert rel_error(grad, numerical) < 1e-6, (
-            f"d{arg}: relative error {rel_error(grad, numerical):.1e}"
+            f"argument {position}: relative error {rel_error(grad, numerical):.1e}"
         )
 
 
-@pytest.mark.layernorm
-def test_affine_layernorm_relu_sandwich_matches_the_numerical_gradient(rng):
+@pytest.mark.parametrize(
+    "name",
+    [layer_cases.param(layer) for layer in layer_cases.FAMILY.values() if layer.normalization],
+)
+def test_affine_norm_relu_sandwich_matches_the_numerical_gradient(rng, name):
+    layer = LAYERS[name]
     x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 6)), rng.normal(size=6)
-    gamma, beta = rng.uniform(0.5, 2, size=6), rng.normal(size=6)
+    params = tuple(rng.uniform(0.5, 2, size=6) for _ in layer.params)
     dout = rng.standard_normal((3, 6))
-    _, cache = affine_layernorm_relu_forward(x, w, b, gamma, beta, {})
-    grads = affine_layernorm_relu_backward(dout, cache)
-    args = {"x": x, "w": w, "b": b, "gamma": gamma, "beta": beta}
-    for (arg, value), grad in zip(args.items(), grads, strict=True):
+    _, cache = layer_utils.affine_norm_relu_forward(x, w, b, params, {}, layer)
+    grads = layer_utils.affine_norm_relu_backward(dout, cache, layer)
+    args = [x, w, b, *params]
+    for position, grad in enumerate(grads):
 
-        def f(v, arg=arg):
-            return affine_layernorm_relu_forward(**(args | {arg: v}), ln_param={})[0]
+        def f(v, position=position):
+            moved = [*args[:position], v, *args[position + 1 :]]
+            return layer_utils.affine_norm_relu_forward(*moved[:3], moved[3:], {}, layer)[0]
 
-        numerical = eval_numerical_gradient_array(f, value.copy(), dout)
-        assert rel_error(grad, numerical) < 1e-6, arg
+        numerical = eval_numerical_gradient_array(f, args[position].copy(), dout)
+        assert rel_error(grad, numerical) < 1e-6, position
+
+
+def test_affine_relu_sandwich_is_its_two_layers_in_turn(rng):
+    x, w, b = rng.standard_normal((5, 2, 2)), rng.standard_normal((4, 3)), rng.normal(size=3)
+    dout = rng.normal(size=(5, 3))
+    out, cache = layer_utils.affine_relu_forward(x, w, b)
+    a, affine_cache = layers.affine_forward(x, w, b)
+    expected, relu_cache = layers.relu_forward(a)
+    np.testing.assert_array_equal(out, expected)
+    expected_grads = layers.affine_backward(layers.relu_backward(dout, relu_cache), affine_cache)
+    for got, want in zip(
+        layer_utils.affine_relu_backward(dout, cache), expected_grads, strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_affine_batchnorm_relu_sandwich_is_its_three_layers_in_turn(rng):
+    """The sandwich runs the passes the table gives a network: the fast kernels."""
+    batchnorm = LAYERS["batchnorm"]
     x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.normal(size=3)
     gamma, beta, dout = rng.uniform(0.5, 2, size=3), rng.normal(size=3), rng.normal(size=(5, 3))
-    out, cache = layer_utils.affine_batchnorm_relu_forward(x, w, b, gamma, beta, {})
+    out, cache = layer_utils.affine_norm_relu_forward(x, w, b, (gamma, beta), {}, batchnorm)
     a, affine_cache = layers.affine_forward(x, w, b)
-    an, bn_cache = layers.batchnorm_forward(a, gamma, beta, {})
+    an, bn_cache = batchnorm.network_forward(a, gamma, beta, {})
     expected, relu_cache = layers.relu_forward(an)
     np.testing.assert_array_equal(out, expected)
-    da, dgamma, dbeta = layers.batchnorm_backward_alt(
-        layers.relu_backward(dout, relu_cache), bn_cache
-    )
+    da, dgamma, dbeta = batchnorm.network_backward(layers.relu_backward(dout, relu_cache), bn_cache)
     expected_grads = (*layers.affine_backward(da, affine_cache), dgamma, dbeta)
-    grads = layer_utils.affine_batchnorm_relu_backward(dout, cache)
+    grads = layer_utils.affine_norm_relu_backward(dout, cache, batchnorm)
     for got, want in zip(grads, expected_grads, strict=True):
         np.testing.assert_array_equal(got, want)
 
@@ -441,11 +410,11 @@ def test_layer_norm_rejects_bad_arrays_naming_them():
     with pytest.raises(TypeError, match=r"layernorm_forward: x must have a floating dtype"):
         layers.layernorm_forward(np.zeros((2, 3), dtype=int), gamma, beta, {})
     # the backward's checks, on a cache built here (they come before any of the task's code)
-    cache = LayerNormCache(xc=x, xhat=x, inv_std=np.ones((2, 1)), gamma=gamma)
+    cache = NormalizationCache("train", (1,), x, x, x, np.ones((2, 1)), x, gamma)
     with pytest.raises(ValueError, match=r"layernorm_backward: dout must have shape \(2, 3\)"):
         layers.layernorm_backward(np.zeros((3, 2)), cache)
     with pytest.raises(
-        TypeError, match=r"layernorm_backward_alt: cache must be the LayerNormCache"
+        TypeError, match=r"layernorm_backward_alt: cache must be the cache that layernorm_forward"
     ):
         layers.layernorm_backward_alt(np.zeros((2, 3)), None)
 
@@ -486,18 +455,17 @@ def test_image_layers_reject_bad_shapes_and_params_naming_them():
         layers.spatial_batchnorm_forward(x, np.ones(4), np.zeros((1, 4, 1, 1)), {})
     # the backwards' checks, on a cache built here (they come before any of the tasks' code)
     rows = x.reshape(-1, 4)
-    batchnorm = BatchNormCache(
-        mode="train", xc=rows, xhat=rows, inv_std=np.ones(4), gamma=np.ones(4)
-    )
+    batchnorm = NormalizationCache("train", (0,), rows, rows, rows, np.ones(4), rows, np.ones(4))
     cache = SpatialBatchNormCache(batchnorm=batchnorm, shape=x.shape)
     with pytest.raises(
         ValueError, match=r"spatial_batchnorm_backward: dout must have shape \(2, 4, 3, 3\)"
     ):
         layers.spatial_batchnorm_backward(np.zeros((2, 3, 3, 4)), cache)
     with pytest.raises(
-        TypeError, match=r"spatial_groupnorm_backward: cache must be the GroupNormCache"
+        TypeError,
+        match=r"spatial_groupnorm_backward: cache must be the cache that spatial_groupnorm_forward",
     ):
-        layers.spatial_groupnorm_backward(np.zeros(x.shape), cache)
+        layers.spatial_groupnorm_backward(np.zeros(x.shape), None)
 
 
 @pytest.mark.parametrize(
@@ -517,3 +485,18 @@ def test_spatial_batch_norm_names_itself_for_a_bad_bn_param(bn_param, message):
     x, gamma = np.zeros((2, 4, 3, 3)), np.ones(4)
     with pytest.raises(ValueError, match=rf"^spatial_batchnorm_forward: {message}"):
         layers.spatial_batchnorm_forward(x, gamma, 0 * gamma, bn_param)
+
+
+@pytest.mark.parametrize(
+    "name", [layer_cases.param(layer) for layer in layer_cases.FAMILY.values()]
+)
+def test_integer_gamma_and_beta_are_used_as_numpy_would_use_them(rng, name):
+    """CS231n's notebooks pass gamma = np.asarray([3, 4, 5, 6]): as floats of x's dtype."""
+    layer = LAYERS[name]
+    case = layer_cases.example(layer, rng)
+    integers = tuple(np.arange(1, p.size + 1).reshape(p.shape) for p in case["params"])
+    floats = tuple(p.astype(np.float64) for p in integers)
+    out, _ = layer_cases.forward(layer, case["x"], integers, case["args"])
+    expected, _ = layer_cases.forward(layer, case["x"], floats, case["args"])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, expected)

@@ -22,6 +22,8 @@ import derivations
 from derivations.check import compare_numeric
 from nndl import layers
 from nndl.gradient_check import eval_numerical_gradient_array, rel_error
+from nndl.table import LAYERS
+from tests import layer_cases
 from tests.strategies import offset_and_scaled
 
 
@@ -105,25 +107,45 @@ def float_arrays(rng, shape, param_shape):
     return x, gamma, beta, rng.standard_normal(shape)
 
 
-STAGED_AND_ALT = {
-    "layernorm": (layers.layernorm_backward, layers.layernorm_backward_alt),
-    "spatial_batchnorm": (layers.spatial_batchnorm_backward, layers.spatial_batchnorm_backward_alt),
-    "spatial_groupnorm": (layers.spatial_groupnorm_backward, layers.spatial_groupnorm_backward_alt),
-}
+# Each layer's backward passes by kind: staged, alt (closed form); ALL adds its fast kernel,
+# which the instructor's tests hold to the same witnesses (test_fast_kernels.py, instructor-only).
+BACKWARDS = {name: layer_cases.backwards(layer) for name, layer in layer_cases.FAMILY.items()}
+ALL = {name: layer_cases.backwards(layer, fast=True) for name, layer in layer_cases.FAMILY.items()}
+KINDS = ("staged", "alt")
+
+
+def same_layout_case(name, x, params, dout, eps, backward) -> Case:
+    """A layer whose derivation indexes its arrays as the layer lays them out (layer norm...)."""
+    layer = LAYERS[name]
+    _, cache = layer.forward(x, *params, *layer.example.args, {"eps": eps})
+    grads = backward(dout, cache)
+    derivation = derivations.DERIVATIONS[layer.derivation]()
+    given = {"dout": dout, "x": x, "eps": eps, **dict(zip(layer.params, params))}
+    inputs = {name: given[name] for name in derivation.inputs}
+    return Case(derivation, inputs, dict(zip(derivation.outputs, grads, strict=True)))
 
 
 def float_case(rng, name, shape, which, G=None, mode="train", layout="images") -> Case:
-    backward = STAGED_AND_ALT[name][which == "alt"]
+    backward = ALL[name][which]
     if name == "layernorm":
         return layernorm_case(*float_arrays(rng, shape, shape[1]), 1e-5, backward)
     if name == "spatial_groupnorm":
         arrays = float_arrays(rng, shape, (1, shape[1], 1, 1))
         return groupnorm_case(*arrays, 1e-5, backward, G)
-    C = shape[1]
-    bn_param = {"mode": mode}
-    if mode == "test":
-        bn_param |= {"running_mean": rng.standard_normal(C), "running_var": rng.uniform(0.5, 2, C)}
-    return spatial_batchnorm_case(*float_arrays(rng, shape, C), 1e-5, backward, bn_param, layout)
+    if name == "spatial_batchnorm":
+        C = shape[1]
+        bn_param = {"mode": mode}
+        if mode == "test":
+            bn_param |= {
+                "running_mean": rng.standard_normal(C),
+                "running_var": rng.uniform(0.5, 2, C),
+            }
+        arrays = float_arrays(rng, shape, C)
+        return spatial_batchnorm_case(*arrays, 1e-5, backward, bn_param, layout)
+    x, gamma, beta, dout = float_arrays(rng, shape, shape[1])
+    return same_layout_case(
+        name, x, (gamma, beta)[: len(LAYERS[name].params)], dout, 1e-5, backward
+    )
 
 
 PROBLEMS = [
@@ -142,6 +164,12 @@ PROBLEMS = [
         ]
     ),
 ]
+PROBLEMS += [
+    (name, shape, None)
+    for name in layer_cases.FAMILY
+    if name not in {problem[0] for problem in PROBLEMS}
+    for shape in [(1, 3), (2, 1), (4, 5), (200, 50)]
+]
 IDS = [
     f"{name}-{'x'.join(map(str, shape))}" + (f"-G{G}" if G else "") for name, shape, G in PROBLEMS
 ]
@@ -152,12 +180,12 @@ IDS = [
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["staged", "alt"])
 @pytest.mark.parametrize(
-    ("name", "shape", "G"),
+    ("name", "shape", "G", "which"),
     [
-        pytest.param(*problem, id=id, marks=getattr(pytest.mark, problem[0]))
+        pytest.param(*problem, which, id=f"{id}-{which}", marks=getattr(pytest.mark, problem[0]))
         for problem, id in zip(PROBLEMS, IDS, strict=True)
+        for which in BACKWARDS[problem[0]]
     ],
 )
 def test_backward_equals_the_derived_closed_form_to_round_off(name, shape, G, which):
@@ -167,7 +195,7 @@ def test_backward_equals_the_derived_closed_form_to_round_off(name, shape, G, wh
 
 
 @pytest.mark.spatial_batchnorm
-@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("which", KINDS)
 @pytest.mark.parametrize("mode", ["train", "test"])
 @pytest.mark.parametrize("shape", [(1, 2, 1, 1), (3, 4, 5, 2)], ids=str)
 def test_spatial_batch_norm_equals_batch_norms_closed_form_on_the_pixels(shape, mode, which):
@@ -182,41 +210,41 @@ def test_spatial_batch_norm_equals_batch_norms_closed_form_on_the_pixels(shape, 
 # --------------------------------------------------------------------------------------------
 
 
+NUMERICAL = {"layernorm": ((4, 5), None), "spatial_batchnorm": ((2, 3, 2, 3), None)}
+NUMERICAL |= {"spatial_groupnorm": ((2, 4, 2, 3), 2)}
+
+
 @pytest.mark.parametrize(
     ("name", "shape", "G"),
     [
-        pytest.param(name, shape, G, id=name, marks=getattr(pytest.mark, name))
-        for name, shape, G in [
-            ("layernorm", (4, 5), None),
-            ("spatial_batchnorm", (2, 3, 2, 3), None),
-            ("spatial_groupnorm", (2, 4, 2, 3), 2),
-        ]
+        layer_cases.param(layer, name, *NUMERICAL.get(name, ((4, 5), None)))
+        for name, layer in layer_cases.FAMILY.items()
     ],
 )
 def test_the_numerical_gradient_of_nndls_forward_equals_the_derived_closed_form(name, shape, G):
+    layer = LAYERS[name]
     rng = np.random.default_rng(5)
     param_shape = (1, shape[1], 1, 1) if name == "spatial_groupnorm" else shape[1]
     x, gamma, beta, dout = float_arrays(rng, shape, param_shape)
+    params = (gamma, beta)[: len(layer.params)]
+    extra = (G,) if G else ()
 
-    def forward(x, gamma, beta):
-        if name == "layernorm":
-            return layers.layernorm_forward(x, gamma, beta, {})[0]
-        if name == "spatial_batchnorm":
-            return layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})[0]
-        return layers.spatial_groupnorm_forward(x, gamma, beta, G, {})[0]
+    def forward(x, *params):
+        return layer.forward(x, *params, *extra, {})[0]
 
     case = float_case(np.random.default_rng(0), name, shape, "alt", G)  # for the derivation
     d = case.derivation
-    args = {"x": x, "gamma": gamma, "beta": beta}
+    args = [x, *params]
     if name == "spatial_groupnorm":
         inputs = [grouped(dout, G), grouped(x, G), grouped_param(gamma, G), 1e-5]
-        derived = [
-            g.reshape(a.shape) for g, a in zip(d.numpy_fn(*inputs), args.values(), strict=True)
-        ]
+        derived = [g.reshape(a.shape) for g, a in zip(d.numpy_fn(*inputs), args, strict=True)]
     else:
-        derived = d.numpy_fn(dout, x, gamma, 1e-5)
-    for (arg, value), closed_form in zip(args.items(), derived, strict=True):
-        numerical = eval_numerical_gradient_array(
-            lambda v, arg=arg: forward(**(args | {arg: v})), value.copy(), dout
-        )
-        assert rel_error(closed_form, numerical) < 1e-6, arg
+        given = {"dout": dout, "x": x, "eps": 1e-5, **dict(zip(layer.params, params))}
+        derived = d.numpy_fn(*(given[name] for name in d.inputs))
+    for position, closed_form in enumerate(derived):
+
+        def moved(v, position=position):
+            return forward(*args[:position], v, *args[position + 1 :])
+
+        numerical = eval_numerical_gradient_array(moved, args[position].copy(), dout)
+        assert rel_error(closed_form, numerical) < 1e-6, position

@@ -273,11 +273,17 @@ def test_numpy_scalar_learning_rate_keeps_float32_the_reproducer():
     assert next_w.dtype == np.float32, "a float64 dw made float32 parameters float64"
 
 
-def test_config_is_checked_once_then_only_used():
+def test_config_is_checked_and_completed_without_a_mark_of_nndls_own():
     config = {"learning_rate": np.float64(0.1)}
     adam(W, DW, config)
-    assert config["checked"] is True, "the first call did not mark the config checked"
+    assert set(config) == {"learning_rate", "beta1", "beta2", "epsilon", "m", "v", "t"}, (
+        "the rule wrote an entry of its own into the caller's config"
+    )
     assert type(config["learning_rate"]) is float
+    # A complete config is still checked: a value out of range set after the first call.
+    config["beta1"] = 1.0
+    with pytest.raises(ValueError, match=r"adam: config\['beta1'\] must be in \[0, 1\)"):
+        adam(W, DW, config)
 
 
 # ParameterUpdate: all of a model's parameters in one step, the small ones in one call ------------

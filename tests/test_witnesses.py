@@ -30,7 +30,8 @@ import pytest
 from derivations.check import compare_numeric
 from nndl import layers
 from nndl.gradient_check import numerical_gradients
-from tests import cases
+from nndl.table import LAYERS as TABLE
+from tests import cases, layer_cases
 from tests.strategies import offset_and_scaled
 
 SHAPES = [(1, 3), (2, 1), (4, 5), (200, 50)]
@@ -108,33 +109,35 @@ def loss_scenario(rng, shape, loss) -> Scenario:
     return Scenario(case, forward, {"x": x}, None)
 
 
-SCENARIOS = {
-    "batchnorm_backward": functools.partial(batchnorm_scenario, backward="batchnorm_backward"),
-    "batchnorm_backward_alt": functools.partial(
-        batchnorm_scenario, backward="batchnorm_backward_alt"
-    ),
-    "batchnorm_backward, test mode": functools.partial(
-        batchnorm_scenario, backward="batchnorm_backward", mode="test"
-    ),
-    "batchnorm_backward_alt, test mode": functools.partial(
-        batchnorm_scenario, backward="batchnorm_backward_alt", mode="test"
-    ),
-    "affine_backward": affine_scenario,
-    "relu_backward": relu_scenario,
-    "dropout_backward": dropout_scenario,
-    "softmax_loss": functools.partial(loss_scenario, loss="softmax_loss"),
+# The scenario of each layer of the table with a derivation (the normalizations of one task
+# each have theirs in test_normalization_witnesses.py): batch norm's two backward passes (the
+# staged one and the closed form; its fast kernel's are the instructor's tests) in both modes,
+# the others' one.
+BUILDERS = {
+    "affine": affine_scenario,
+    "relu": relu_scenario,
+    "dropout": dropout_scenario,
     "svm_loss": functools.partial(loss_scenario, loss="svm_loss"),
+    "softmax_loss": functools.partial(loss_scenario, loss="softmax_loss"),
 }
-MARKS = {
-    "batchnorm_backward": pytest.mark.batchnorm_backward,
-    "batchnorm_backward_alt": pytest.mark.batchnorm_backward_alt,
-    "affine_backward": pytest.mark.affine,
-    "relu_backward": pytest.mark.relu,
-    "dropout_backward": pytest.mark.dropout,
-    "softmax_loss": pytest.mark.losses,
-    "svm_loss": pytest.mark.losses,
+_BATCHNORM = TABLE["batchnorm"]
+SCENARIOS = {
+    f"{backward}{', test mode' * (mode == 'test')}": (
+        functools.partial(batchnorm_scenario, backward=backward, mode=mode),
+        layer_cases.marks_of(backward),
+    )
+    for backward in (_BATCHNORM.backward, _BATCHNORM.backward_alt)
+    for mode in ("train", "test")
+} | {
+    name: (BUILDERS[name], layer_cases.marks_of(layer.backward or layer.forward))
+    for name, layer in TABLE.items()
+    if layer.derivation and name not in layer_cases.FAMILY and name != "batchnorm"
 }
-LAYERS = [pytest.param(name, marks=MARKS[name.split(",")[0]]) for name in SCENARIOS]
+LAYERS = [pytest.param(name, marks=marks) for name, (_, marks) in SCENARIOS.items()]
+
+
+def scenario(name, rng, shape) -> Scenario:
+    return SCENARIOS[name][0](rng, shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,7 +149,7 @@ LAYERS = [pytest.param(name, marks=MARKS[name.split(",")[0]]) for name in SCENAR
 @pytest.mark.parametrize("layer", LAYERS)
 def test_backward_equals_the_derived_closed_form_to_round_off(layer, shape):
     rng = np.random.default_rng(sum(shape) * 7919)
-    errors = compare_numeric(*SCENARIOS[layer](rng, shape).case, tolerance=1e-12)
+    errors = compare_numeric(*scenario(layer, rng, shape).case, tolerance=1e-12)
     assert max(errors.values()) <= 1e-12
 
 
@@ -193,10 +196,10 @@ def normwise_error(a, b) -> float:
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_backward_and_closed_form_agree_with_the_numerical_gradient(layer):
-    scenario = SCENARIOS[layer](np.random.default_rng(4), (4, 5))
-    case = scenario.case
+    found = scenario(layer, np.random.default_rng(4), (4, 5))
+    case = found.case
     derived = case.derivation.evaluate(case.derivation.closed_forms, case.inputs)
-    numerical = numerical_gradients(scenario.forward, scenario.args, scenario.dout)
+    numerical = numerical_gradients(found.forward, found.args, found.dout)
     for name, gradient in numerical.items():
         gradient = gradient.reshape(derived[name].shape)
         assert normwise_error(np.reshape(case.actual[name], gradient.shape), gradient) < 1e-8

@@ -13,7 +13,12 @@ python3 -m venv .venv
 
 
 def _functions(task) -> str:
-    return ", ".join(f"`{name}`" for name in task.functions)
+    """The task's files and functions, e.g. "`nndl/normalization.py`: `normalization_forward`;
+    `nndl/batchnorm.py`: `batchnorm_forward`"."""
+    return "; ".join(
+        f"`{path}`: " + ", ".join(f"`{name}`" for name in functions)
+        for path, (_, functions) in zip(task.paths, task.parts)
+    )
 
 
 def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
@@ -26,7 +31,7 @@ def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
     order = sorted(TASKS.values(), key=lambda task: task.chapter)
     rows = [
         f"| {n} | `{task.name}` | {task.chapter}. {titles[task.chapter]} "
-        f"(`{notebooks[task.chapter]}`) | `{task.path}`: {_functions(task)} | {task.points} |"
+        f"(`{notebooks[task.chapter]}`) | {_functions(task)} | {task.points} |"
         for n, task in enumerate(order, start=1)
     ]
     waits = [
@@ -87,7 +92,7 @@ def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
             "## Submit",
             "",
             "Submit the files you edited: "
-            + ", ".join(f"`{path}`" for path in dict.fromkeys(t.path for t in order))
+            + ", ".join(f"`{path}`" for path in dict.fromkeys(p for t in order for p in t.paths))
             + ". Your course's autograder runs `nndl lab check` on them; to see what it will",
             "report, run",
             "",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nndl.batchnorm import BatchNormCache
+from nndl.normalization import NormalizationCache
 
 
 def batchnorm_reference(x, gamma, beta, bn_param):
@@ -28,5 +28,5 @@ def batchnorm_reference(x, gamma, beta, bn_param):
     xc = x - mean
     inv_std = 1 / np.sqrt(var + eps)
     xhat = xc * inv_std
-    cache = BatchNormCache(mode=mode, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+    cache = NormalizationCache(mode, (0,), mean, xc, var, inv_std, xhat, gamma)
     return gamma * xhat + beta, cache

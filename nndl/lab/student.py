@@ -19,14 +19,16 @@ from pathlib import Path
 
 from nndl.lab.readme import student_readme
 from nndl.lab.tasks import FUNCTION_TASKS, TASKS
+from nndl.table import fast_kernels
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 
 # The folders the student copy leaves out: the instructor's tests (the catalogues of wrong and of
 # correct implementations, each one slip from or another form of the solution, the tests that
-# compare the copy with the solution, the book's build checks) and the instructor's CI script.
-INSTRUCTOR_ONLY = ("tests/instructor/", ".ci/")
+# compare the copy with the solution, the book's build checks), the instructor's CI script and
+# the project's documentation (the copy's README is the student's).
+INSTRUCTOR_ONLY = ("tests/instructor/", ".ci/", "docs/")
 
 
 def instructor_only(name: str) -> bool:
@@ -49,6 +51,42 @@ NOT_COPIED = frozenset(
         "dist",
     }
 )
+
+
+def fast_aliases() -> str:
+    """The student copy's ``nndl/fast.py``: each fast kernel of the table of layers
+    (``nndl.table.fast_kernels``) as the reference function it stands in for, which the student
+    writes. The instructor's kernels would give the answers away; with these, the network and
+    the benchmarks of the copy run the student's code."""
+    imports: dict[str, list[str]] = {}
+    for kernel, reference in fast_kernels().items():
+        alias = (
+            reference.name
+            if kernel.name == reference.name
+            else f"{reference.name} as {kernel.name}"
+        )
+        imports.setdefault(reference.module, []).append(alias)
+    names = sorted(kernel.name for kernel in fast_kernels())
+    return "\n".join(
+        [
+            '"""The fast kernels of nndl (``nndl.table``), in this student copy your own functions',
+            "under their names: the network and the benchmarks run your code. Written by",
+            '``nndl lab student``."""',
+            "",
+            *(
+                f"from {module} import {', '.join(sorted(aliases))}"
+                for module, aliases in sorted(imports.items())
+            ),
+            "",
+            f"__all__ = {names!r}",
+            "",
+        ]
+    )
+
+
+# Files the copy writes itself instead of copying them (``fill_solutions`` puts the solution's
+# back): their content, made from the table.
+GENERATED = {"nndl/fast.py": fast_aliases}
 
 
 class LabError(Exception):
@@ -113,7 +151,7 @@ def find_solution_blocks(path: str, text: str) -> list[SolutionBlock]:
         if task is None:
             raise LabError(
                 f"{path}:{start + 1}: the solution block in {function} belongs to no lab task; "
-                "add the function to a task in nndl.lab.tasks.TASKS"
+                "add the function to a lab task of its layer (nndl/table.py) or of nndl.lab.tasks"
             )
         indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
         blocks.append(SolutionBlock(path, function, task, start, end + 1, indent))
@@ -293,7 +331,9 @@ def make_student_copy(outdir, root=None) -> list[SolutionBlock]:
     for name in files:
         source, target = root / name, outdir / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if blocks.get(name):
+        if name in GENERATED:
+            target.write_text(GENERATED[name](), "utf-8")
+        elif blocks.get(name):
             text = source.read_bytes().decode("utf-8")
             target.write_bytes(student_source(name, text, titles).encode("utf-8"))
         elif name.startswith("book/") and name.endswith(".ipynb"):
@@ -314,7 +354,9 @@ def fill_solutions(student_dir, solution_dir) -> list[Path]:
     """Put the solution blocks of ``solution_dir`` back into an untouched student copy, in place.
 
     Each stub in a student file is replaced by the block it stands for; the result is the
-    solution's file byte for byte. Raises ``LabError`` if a stub is missing (the file was edited).
+    solution's file byte for byte. A file the copy generated (``GENERATED``: the fast kernels'
+    aliases) is the solution's again. Raises ``LabError`` if a stub is missing (the file was
+    edited).
 
     Returns:
     - the student files that were filled
@@ -326,6 +368,10 @@ def fill_solutions(student_dir, solution_dir) -> list[Path]:
         name = path.relative_to(student_dir).as_posix()
         solution = solution_dir / name
         if not solution.is_file():
+            continue
+        if name in GENERATED:
+            path.write_bytes(solution.read_bytes())
+            filled.append(path)
             continue
         solution_lines = solution.read_bytes().decode("utf-8").splitlines(keepends=True)
         blocks = find_solution_blocks(name, "".join(solution_lines))

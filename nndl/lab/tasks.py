@@ -1,19 +1,20 @@
-"""The lab tasks: which solution blocks make up each task, which chapter explains it, and which
-check grades it.
+"""The lab tasks: which functions make up each task, which chapter explains it, and which check
+grades it.
 
-This is the one table that links the three: ``nndl lab student`` names the task and chapter in
-each ``NotImplementedError`` it writes, ``nndl lab check`` runs the checks, and the pytest marker
-of the same name (declared in ``pyproject.toml``) selects the task's tests.
+The tasks of the layers are read from the table of layers (``nndl.table``); the network's and
+the update rules' tasks, which are no layers, are listed here. This is the one table of tasks:
+``nndl lab student`` names the task and chapter in each ``NotImplementedError`` it writes,
+``nndl lab check`` runs the checks, and the pytest marker of the same name (registered in
+``tests/conftest.py``) selects the task's tests.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nndl.lab import checks
+from nndl.table import LAYERS, Function, LabTask
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,18 @@ class Task:
 
     - name: the task's name, also its pytest marker
     - chapter: the book chapter that explains it
-    - module: the module whose solution blocks the student writes, e.g. "nndl.layers"
-    - functions: qualified names of the functions (in ``module``) that hold its solution blocks
-    - check: the grading function; its parameters are named after the implementations (attributes
-      of ``module``) it grades, and it returns the list of problems found (empty: passed)
+    - module: the module of the functions the check grades, e.g. "nndl.layers"
+    - functions: qualified names of the functions (in ``module``) that hold its solution
+      regions, e.g. "FullyConnectedNet.loss"
+    - check: the grading function; it takes the graded implementations in order and returns the
+      list of problems found (empty: passed)
     - points: what the task is worth in an autograder (``nndl lab check --gradescope``)
-    - requires: the tasks whose code this task's code calls (the network calls the layers): it
-      is graded once they pass, so that its verdict is about its own code
+    - requires: the tasks whose code this task's solution calls (the network calls the layers):
+      it is graded once they pass, so that its verdict is about its own code
+    - graded: the names (in ``module``) of the implementations the check grades, in the order
+      of its parameters (default: ``functions``)
+    - also: solution regions of the task in other modules, as (module, functions) pairs: batch
+      norm's tasks write the normalization core (``nndl.normalization``) too
     """
 
     name: str
@@ -38,126 +44,78 @@ class Task:
     check: Callable[..., list[str]]
     points: int
     requires: tuple[str, ...] = ()
+    graded: tuple[str, ...] = ()
+    also: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def path(self) -> str:
         """The module's file, relative to the project root (POSIX separators)."""
-        return self.module.replace(".", "/") + ".py"
+        return _path(self.module)
+
+    @property
+    def parts(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every (module, functions) pair of the task: ``also``'s, then ``module``'s."""
+        return (*self.also, (self.module, self.functions))
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The files a student edits for this task, in the order of ``parts``."""
+        return tuple(_path(module) for module, _ in self.parts)
 
     def implementations(self) -> dict[str, object]:
         """The implementations the check grades, imported now from ``module`` (so that a
-        student's latest code is graded), keyed by the check's parameter names."""
+        student's latest code is graded), by name, in the order of the check's parameters."""
         module = importlib.import_module(self.module)
-        return {name: getattr(module, name) for name in inspect.signature(self.check).parameters}
+        return {name: getattr(module, name) for name in self.graded or self.functions}
 
 
-TASKS: dict[str, Task] = {
-    task.name: task
-    for task in (
-        Task(
-            "affine",
-            6,
-            "nndl.layers",
-            ("affine_forward", "affine_backward"),
-            checks.check_affine,
-            8,
-        ),
-        Task("relu", 6, "nndl.layers", ("relu_forward", "relu_backward"), checks.check_relu, 4),
-        Task(
-            "batchnorm_forward",
-            2,
-            "nndl.batchnorm",
-            ("batch_statistics", "batchnorm_forward"),
-            checks.check_batchnorm_forward,
-            12,
-        ),
-        Task(
-            "batchnorm_backward",
-            4,
-            "nndl.batchnorm",
-            ("batchnorm_backward",),
-            checks.check_batchnorm_backward,
-            16,
-        ),
-        Task(
-            "batchnorm_backward_alt",
-            5,
-            "nndl.batchnorm",
-            ("batchnorm_backward_alt",),
-            checks.check_batchnorm_backward_alt,
-            8,
-        ),
-        Task(
-            "dropout",
-            6,
-            "nndl.layers",
-            ("dropout_forward", "dropout_backward"),
-            checks.check_dropout,
-            8,
-        ),
-        Task("losses", 6, "nndl.layers", ("svm_loss", "softmax_loss"), checks.check_losses, 8),
-        Task(
-            "fc_net",
-            6,
-            "nndl.fc_net",
-            (
-                "FullyConnectedNet.__init__",
-                "FullyConnectedNet.forward_layers",
-                "FullyConnectedNet.loss",
-            ),
-            checks.check_fc_net,
-            8,
-            ("affine", "relu", "batchnorm_forward", "batchnorm_backward_alt", "dropout", "losses"),
-        ),
-        Task("optim", 7, "nndl.optim", ("sgd_momentum", "rmsprop", "adam"), checks.check_optim, 8),
-        # The new layers: one task each, forward, staged and closed-form backward together (the
-        # closed forms are batch norm's with other axes, not a chapter of their own).
-        Task(
-            "layernorm",
-            10,
-            "nndl.layernorm",
-            (
-                "normalise",
-                "normalise_backward",
-                "normalise_backward_alt",
-                "layernorm_forward",
-                "layernorm_backward",
-                "layernorm_backward_alt",
-            ),
-            checks.check_layernorm,
-            8,
-        ),
-        Task(
-            "spatial_batchnorm",
-            11,
-            "nndl.spatial",
-            (
-                "_channels_last",
-                "_channels_first",
-                "spatial_batchnorm_forward",
-                "_spatial_batchnorm_backward",
-                "spatial_batchnorm_backward_alt",
-            ),
-            checks.check_spatial_batchnorm,
-            4,
-            ("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
-        ),
-        Task(
-            "spatial_groupnorm",
-            11,
-            "nndl.spatial",
-            (
-                "_grouped",
-                "spatial_groupnorm_forward",
-                "spatial_groupnorm_backward",
-                "spatial_groupnorm_backward_alt",
-            ),
-            checks.check_spatial_groupnorm,
-            8,
-            ("layernorm",),
-        ),
+def _path(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def _from_table(task: LabTask) -> Task:
+    """A task of the table of layers as the lab's ``Task``: its graded functions' module is the
+    task's module; the regions of other modules (the core) are ``also``."""
+    module = task.graded[0].module
+    also: dict[str, list[str]] = {}
+    for function in task.functions:
+        if function.module != module:
+            also.setdefault(function.module, []).append(function.name)
+    return Task(
+        name=task.name,
+        chapter=task.chapter,
+        module=module,
+        functions=tuple(f.name for f in task.functions if f.module == module),
+        check=task.check.resolve(),
+        points=task.points,
+        requires=task.requires,
+        graded=tuple(f.name for f in task.graded),
+        also=tuple((name, tuple(functions)) for name, functions in also.items()),
     )
-}
+
+
+_TASKS = [_from_table(task) for layer in LAYERS.values() for task in layer.tasks] + [
+    Task(
+        "fc_net",
+        6,
+        "nndl.fc_net",
+        ("FullyConnectedNet.__init__", "FullyConnectedNet.loss"),
+        Function("nndl.lab.checks.network", "check_fc_net").resolve(),
+        8,
+        ("affine", "relu", "batchnorm_forward", "batchnorm_backward_alt", "dropout", "losses"),
+        graded=("FullyConnectedNet",),
+    ),
+    Task(
+        "optim",
+        7,
+        "nndl.optim",
+        ("sgd_momentum", "rmsprop", "adam"),
+        Function("nndl.lab.checks.optim", "check_optim").resolve(),
+        8,
+    ),
+]
+# In the order of the book: by chapter, then as the table lists them.
+TASKS: dict[str, Task] = {task.name: task for task in sorted(_TASKS, key=lambda t: t.chapter)}
 
 
 def missing_requirements(task: Task, passed: Callable[[str], bool]) -> str | None:
@@ -172,7 +130,10 @@ def missing_requirements(task: Task, passed: Callable[[str], bool]) -> str | Non
     )
 
 
-# (module file, function) -> task: which task a solution block belongs to.
+# (module file, function) -> task: which task a solution region belongs to.
 FUNCTION_TASKS: dict[tuple[str, str], str] = {
-    (task.path, function): task.name for task in TASKS.values() for function in task.functions
+    (_path(module), function): task.name
+    for task in TASKS.values()
+    for module, functions in task.parts
+    for function in functions
 }

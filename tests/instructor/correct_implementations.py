@@ -8,12 +8,13 @@ Instructor-only: every entry is a solution.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
-from nndl.batchnorm import BatchNormCache, _check_batchnorm_backward, batchnorm_forward
+from nndl.batchnorm import _check_batchnorm_backward, batchnorm_forward
 from nndl.fc_net import FullyConnectedNet
 from nndl.layernorm import (
-    LayerNormCache,
     _check_layernorm_backward,
     _check_layernorm_inputs,
     check_norm_param,
@@ -28,9 +29,10 @@ from nndl.layers import (
     relu_backward,
     softmax_loss,
 )
+from nndl.normalization import NormalizationCache
 from nndl.optim import _like, _with_defaults
 from nndl.spatial import (
-    GroupNormCache,
+    GROUP_AXES,
     SpatialBatchNormCache,
     _check_dout,
     _check_groups,
@@ -38,6 +40,7 @@ from nndl.spatial import (
     spatial_batchnorm_forward,
 )
 from nndl.validation import check_array, check_shape
+from tests.instructor.entries import entries
 from tests.instructor.wrong_implementations import Substitute
 
 # --------------------------------------------------------------------------------------------
@@ -45,29 +48,33 @@ from tests.instructor.wrong_implementations import Substitute
 # --------------------------------------------------------------------------------------------
 
 
-def statistics_with_mean_var_and_sqrt(x, eps):
-    mu = x.mean(axis=0)
-    xc = x - mu
-    var = x.var(axis=0)
-    inv_std = 1 / np.sqrt(var + eps)
-    return mu, xc, var, inv_std, xc * inv_std
-
-
-def statistics_with_keepdims_and_square(x, eps):
-    mu = np.mean(x, axis=0, keepdims=True)
-    xc = x - mu
-    var = np.mean(np.square(xc), axis=0, keepdims=True)
-    inv_std = np.reciprocal(np.sqrt(var + eps))
+def _core(x, gamma, beta, axes, running, mu, var, inv_std, xc):
+    """The core's output and cache from its statistics, as each entry below computes them."""
     xhat = xc * inv_std
-    return mu[0], xc, var[0], inv_std[0], xhat
+    mode = "train" if running is None else "test"
+    return gamma * xhat + beta, NormalizationCache(mode, axes, mu, xc, var, inv_std, xhat, gamma)
 
 
-def statistics_with_std_and_division(x, eps):
-    mu = np.mean(x, axis=0)
+def statistics_with_mean_var_and_sqrt(x, gamma, beta, eps, axes, running=None):
+    mu, var = (x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True))
+    if running is not None:
+        mu, var = running
+    return _core(x, gamma, beta, axes, running, mu, var, 1 / np.sqrt(var + eps), x - mu)
+
+
+def statistics_with_keepdims_and_square(x, gamma, beta, eps, axes, running=None):
+    mu = np.mean(x, axis=axes, keepdims=True) if running is None else running[0]
     xc = x - mu
-    var = x.std(axis=0) ** 2
+    var = np.mean(np.square(xc), axis=axes, keepdims=True) if running is None else running[1]
+    inv_std = np.reciprocal(np.sqrt(var + eps))
+    return _core(x, gamma, beta, axes, running, mu, var, inv_std, xc)
+
+
+def statistics_with_std_and_division(x, gamma, beta, eps, axes, running=None):
+    mu = np.mean(x, axis=axes, keepdims=True) if running is None else running[0]
+    var = x.std(axis=axes, keepdims=True) ** 2 if running is None else running[1]
     std = (var + eps) ** 0.5
-    return mu, xc, var, 1.0 / std, xc / std
+    return _core(x, gamma, beta, axes, running, mu, var, 1.0 / std, x - mu)
 
 
 def forward_dividing_by_the_std(x, gamma, beta, bn_param):
@@ -88,7 +95,7 @@ def forward_dividing_by_the_std(x, gamma, beta, bn_param):
     std = np.sqrt(var + eps)
     xc = x - mean
     xhat = xc / std
-    cache = BatchNormCache(mode=mode, xc=xc, xhat=xhat, inv_std=1 / std, gamma=gamma)
+    cache = NormalizationCache(mode, (0,), mean, xc, var, 1 / std, xhat, gamma)
     return gamma * xhat + beta, cache
 
 
@@ -297,24 +304,36 @@ def adam_with_new_moment_arrays_and_a_square_root_by_power(w, dw, config=None):
 
 def layernorm_forward_on_the_transpose(x, gamma, beta, ln_param):
     """CS231n's trick: batch norm's statistics (over axis 0) of x.T are layer norm's."""
-    eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
+    gamma, beta, eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
     xt = x.T
-    xct = xt - np.mean(xt, axis=0)
-    inv_std = 1.0 / np.sqrt(np.mean(xct**2, axis=0) + eps)
+    mean = np.mean(xt, axis=0)
+    xct = xt - mean
+    var = np.mean(xct**2, axis=0)
+    inv_std = 1.0 / np.sqrt(var + eps)
     xhat = (xct * inv_std).T
-    cache = LayerNormCache(xc=xct.T, xhat=xhat, inv_std=inv_std[:, None], gamma=gamma)
+    column = (mean[:, None], xct.T, var[:, None], inv_std[:, None])
+    cache = NormalizationCache("train", (1,), *column, xhat, gamma)
     return gamma * xhat + beta, cache
+
+
+class FlatInvStd(NamedTuple):
+    """A cache of the entry's own, with inv_std of shape (N,)."""
+
+    xc: Any
+    xhat: Any
+    inv_std: Any
+    gamma: Any
 
 
 def layernorm_with_einsum_and_a_flat_inv_std(x, gamma, beta, ln_param):
     """The statistics as einsum sums; the cache holds inv_std of shape (N,), which the two
     backward passes below expect."""
-    eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
+    gamma, beta, eps = _check_layernorm_inputs(x, gamma, beta, ln_param)
     D = x.shape[1]
     xc = x - np.einsum("nd->n", x)[:, None] / D
     inv_std = (np.einsum("nd,nd->n", xc, xc) / D + eps) ** -0.5
     xhat = xc * inv_std[:, None]
-    return xhat * gamma + beta, LayerNormCache(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+    return xhat * gamma + beta, FlatInvStd(xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
 
 
 def layernorm_staged_backward_with_a_flat_inv_std(dout, cache):
@@ -365,7 +384,7 @@ def spatial_batchnorm_forward_with_moveaxis(x, gamma, beta, bn_param):
 
 def spatial_batchnorm_on_channel_rows(x, gamma, beta, bn_param):
     """Each channel a row of (C, N·H·W), normalised along it; the cache's ``batchnorm`` is a
-    ``BatchNormCache`` in that layout (xc and xhat of shape (C, N·H·W), inv_std and gamma (C,)),
+    ``ChannelRows`` cache in that layout (xc and xhat of shape (C, N·H·W), inv_std and gamma (C,)),
     read by the two backward passes below."""
     spatial_batchnorm_forward(x, gamma, beta, dict(bn_param))  # the input checks
     N, C, H, W = x.shape
@@ -385,13 +404,23 @@ def spatial_batchnorm_on_channel_rows(x, gamma, beta, bn_param):
     xc = rows - mean[:, None]
     xhat = xc * inv_std[:, None]
     out = (gamma[:, None] * xhat + beta[:, None]).reshape(C, N, H, W).transpose(1, 0, 2, 3)
-    rows_cache = BatchNormCache(mode=mode, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
+    rows_cache = ChannelRows(mode=mode, xc=xc, xhat=xhat, inv_std=inv_std, gamma=gamma)
     return out, SpatialBatchNormCache(batchnorm=rows_cache, shape=x.shape)
 
 
+class ChannelRows(NamedTuple):
+    """The entry's own cache of the (C, N·H·W) rows."""
+
+    mode: str
+    xc: Any
+    xhat: Any
+    inv_std: Any
+    gamma: Any
+
+
 def _channel_rows(dout, cache):
-    """dout as (C, N·H·W), and the rows' ``BatchNormCache``."""
-    _check_dout("spatial_batchnorm_backward", dout, cache.shape)
+    """dout as (C, N·H·W), and the rows' cache."""
+    _check_dout("spatial_batchnorm_backward", dout, cache, "spatial_batchnorm_forward", cache.shape)
     C = cache.shape[1]
     return dout.transpose(1, 0, 2, 3).reshape(C, -1), cache.batchnorm
 
@@ -451,27 +480,39 @@ def groupnorm_forward_with_a_loop_over_groups(x, gamma, beta, G, gn_param):
         inv = 1 / np.sqrt(np.mean(xc[:, channels] ** 2, axis=(1, 2, 3), keepdims=True) + eps)
         xhat[:, channels] = xc[:, channels] * inv
         inv_std[:, g] = inv
-    cache = GroupNormCache(
-        G=G, xc=xc.reshape(N, G, K, H, W), xhat=xhat, inv_std=inv_std, gamma=gamma
-    )
+    grouped = (N, G, K, H, W)
+    per_group = gamma.reshape(1, G, K, 1, 1)
+    core = (None, xc.reshape(grouped), None, inv_std, xhat.reshape(grouped), per_group)
+    cache = NormalizationCache("train", GROUP_AXES, *core)  # the layout of nndl's own cache
     return gamma * xhat + beta, cache
 
 
 def groupnorm_staged_backward_with_a_loop_over_groups(dout, cache):
+    """On nndl's own cache: the core's, on x seen as (N, G, C/G, H, W)."""
     N, C, H, W = dout.shape
-    G = cache.G
+    G = cache.xhat.shape[1]
     K = C // G
     M = K * H * W
     dx = np.empty_like(dout)
-    dxhat = dout * cache.gamma
+    dxhat = dout * cache.gamma.reshape(1, C, 1, 1)
     for g in range(G):
         channels = slice(g * K, (g + 1) * K)
         xc, inv_std = cache.xc[:, g], cache.inv_std[:, g]  # (N, K, H, W), (N, 1, 1, 1)
         dvar = -0.5 * inv_std**3 * np.sum(dxhat[:, channels] * xc, axis=(1, 2, 3), keepdims=True)
         dxc = dxhat[:, channels] * inv_std + 2 * xc * dvar / M
         dx[:, channels] = dxc - np.sum(dxc, axis=(1, 2, 3), keepdims=True) / M
-    dgamma = np.sum(dout * cache.xhat, axis=(0, 2, 3), keepdims=True)
+    dgamma = np.sum(dout * cache.xhat.reshape(dout.shape), axis=(0, 2, 3), keepdims=True)
     return dx, dgamma, np.sum(dout, axis=(0, 2, 3), keepdims=True)
+
+
+class FlatGroups(NamedTuple):
+    """The entry's own cache: each group a row of (N, G, C/G·H·W)."""
+
+    G: int
+    xc: Any
+    xhat: Any
+    inv_std: Any
+    gamma: Any
 
 
 def groupnorm_with_flat_groups(x, gamma, beta, G, gn_param):
@@ -483,7 +524,7 @@ def groupnorm_with_flat_groups(x, gamma, beta, G, gn_param):
     xc = rows - rows.mean(axis=2, keepdims=True)
     inv_std = (np.mean(xc * xc, axis=2) + eps) ** -0.5
     xhat = (xc * inv_std[:, :, None]).reshape(x.shape)
-    cache = GroupNormCache(G=G, xc=xc.reshape(x.shape), xhat=xhat, inv_std=inv_std, gamma=gamma)
+    cache = FlatGroups(G=G, xc=xc.reshape(x.shape), xhat=xhat, inv_std=inv_std, gamma=gamma)
     return xhat * gamma + beta, cache
 
 
@@ -520,9 +561,9 @@ def groupnorm_closed_form_with_einsum_and_flat_groups(dout, cache):
 _CATALOGUE = tuple(
     Substitute(task, argument, implementation)
     for task, argument, implementation in (
-        ("batchnorm_forward", "batch_statistics", statistics_with_mean_var_and_sqrt),
-        ("batchnorm_forward", "batch_statistics", statistics_with_keepdims_and_square),
-        ("batchnorm_forward", "batch_statistics", statistics_with_std_and_division),
+        ("batchnorm_forward", "normalization_forward", statistics_with_mean_var_and_sqrt),
+        ("batchnorm_forward", "normalization_forward", statistics_with_keepdims_and_square),
+        ("batchnorm_forward", "normalization_forward", statistics_with_std_and_division),
         ("batchnorm_forward", "batchnorm_forward", forward_dividing_by_the_std),
         ("batchnorm_backward", "batchnorm_backward", staged_backward_as_in_the_cs231n_notes),
         ("batchnorm_backward", "batchnorm_backward", closed_form_in_the_staged_slot),
@@ -592,3 +633,6 @@ CATALOGUE = (
         ),
     ),
 )
+
+# The entries of layers that keep theirs in files of their own (tests/instructor/entries.py).
+CATALOGUE = (*CATALOGUE, *entries("CORRECT"))

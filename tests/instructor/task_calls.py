@@ -27,12 +27,13 @@ def task_codes() -> dict[object, str]:
 
     codes = {}
     for task in TASKS.values():
-        module = importlib.import_module(task.module)
-        for qualified in task.functions:
-            function = module
-            for part in qualified.split("."):
-                function = getattr(function, part)
-            codes[function.__code__] = task.name
+        for name, functions in task.parts:
+            module = importlib.import_module(name)
+            for qualified in functions:
+                function = module
+                for part in qualified.split("."):
+                    function = getattr(function, part)
+                codes[function.__code__] = task.name
     return codes
 
 

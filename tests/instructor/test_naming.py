@@ -1,6 +1,7 @@
-"""One name, three places: the staged batch-norm backward in ``nndl/batchnorm.py`` assigns the
-gradients of ``derivations/``'s staged backward, by the same names and in the same order, and
-``BatchNormCache`` holds nodes of the same graph.
+"""One name, three places: the staged backward of the normalization core, which batch norm's
+(``nndl/batchnorm.py``) is, in ``nndl/normalization.py`` assigns the gradients of
+``derivations/``'s staged backward, by the same names and in the same order, and
+``NormalizationCache`` holds nodes of the same graph.
 
 The book's side (its node tables and staged list print these names) is tested with the chapters.
 Instructor-only (``nndl.lab.student.INSTRUCTOR_ONLY``): a student's correct staged backward may
@@ -15,7 +16,7 @@ import inspect
 import pytest
 
 import derivations
-from nndl import batchnorm
+from nndl import batchnorm, normalization
 
 
 def _function(module, name: str) -> ast.FunctionDef:
@@ -74,7 +75,7 @@ def assigned_gradients(statements: list[ast.stmt], mode: str) -> list[str]:
     [("train", derivations.batchnorm_train), ("test", derivations.batchnorm_test)],
 )
 def test_staged_backward_assigns_the_derivations_gradients_in_its_order(mode, derivation):
-    staged = assigned_gradients(_function(batchnorm, "batchnorm_backward").body, mode)
+    staged = assigned_gradients(_function(normalization, "normalization_backward").body, mode)
     assert staged == list(derivation().staged), (
         f"nndl's staged backward in {mode} mode assigns {staged}; derivations/ stages "
         f"{list(derivation().staged)}: a node was renamed or reordered in one of the two"
@@ -83,10 +84,11 @@ def test_staged_backward_assigns_the_derivations_gradients_in_its_order(mode, de
 
 def test_batchnorm_cache_holds_nodes_of_the_graph_by_their_names():
     nodes = {node.name for node in derivations.batchnorm_train().nodes}
-    bookkeeping = {"mode", "gamma"}  # the branch taken and a parameter, not nodes
-    fields = set(batchnorm.BatchNormCache._fields)
+    # the branch taken, the axes averaged over and a parameter, not nodes
+    bookkeeping = {"mode", "axes", "gamma"}
+    fields = set(normalization.NormalizationCache._fields)
     assert fields - bookkeeping <= nodes, (
-        f"BatchNormCache fields {sorted(fields - bookkeeping - nodes)} are not node names of "
+        f"NormalizationCache fields {sorted(fields - bookkeeping - nodes)} are not node names of "
         f"derivations.batchnorm_train(): {sorted(nodes)}"
     )
     assert bookkeeping <= fields

@@ -18,7 +18,7 @@ from derivations.check import GradientMismatch, compare_numeric, compare_symboli
 from derivations.exact import is_zero, symbol_array
 from nndl import layers
 from tests.test_normalization_witnesses import (
-    STAGED_AND_ALT,
+    ALL,
     float_arrays,
     grouped,
     grouped_param,
@@ -42,30 +42,30 @@ def symbols(shape, param_shape):
 EPS = sp.Symbol("eps", positive=True)
 
 
-@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("which", ["staged", "alt", "fast"])
 @pytest.mark.parametrize("shape", [(1, 1), (2, 2), (2, 3)], ids=str)
 def test_layernorm_backward_on_symbols_is_exactly_the_closed_form(shape, which):
-    backward = STAGED_AND_ALT["layernorm"][which == "alt"]
+    backward = ALL["layernorm"][which]
     case = layernorm_case(*symbols(shape, shape[1]), EPS, backward)
     n, d = shape
     assert compare_symbolic(*case) == {"dx": n * d, "dgamma": d, "dbeta": d}
 
 
-@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("which", ["staged", "alt", "fast"])
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 2, 1, 2), (1, 1, 2, 2)], ids=str)
 def test_spatial_batchnorm_backward_on_symbols_is_exactly_the_closed_form(shape, which):
-    backward = STAGED_AND_ALT["spatial_batchnorm"][which == "alt"]
+    backward = ALL["spatial_batchnorm"][which]
     case = spatial_batchnorm_case(*symbols(shape, shape[1]), EPS, backward)
     C = shape[1]
     assert compare_symbolic(*case) == {"dx": int(np.prod(shape)), "dgamma": C, "dbeta": C}
 
 
-@pytest.mark.parametrize("which", ["staged", "alt"])
+@pytest.mark.parametrize("which", ["staged", "alt", "fast"])
 @pytest.mark.parametrize(
     ("shape", "G"), [((1, 2, 1, 1), 2), ((1, 4, 1, 2), 2), ((2, 2, 2, 1), 1)], ids=str
 )
 def test_groupnorm_backward_on_symbols_is_exactly_the_closed_form(shape, G, which):
-    backward = STAGED_AND_ALT["spatial_groupnorm"][which == "alt"]
+    backward = ALL["spatial_groupnorm"][which]
     case = groupnorm_case(*symbols(shape, (1, shape[1], 1, 1)), EPS, backward, G)
     C = shape[1]
     assert compare_symbolic(*case) == {"dx": int(np.prod(shape)), "dgamma": C, "dbeta": C}

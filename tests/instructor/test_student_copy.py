@@ -20,6 +20,7 @@ from nndl.lab import TASKS, LabError, fill_solutions, make_student_copy
 from nndl.lab.student import (
     BEGIN,
     END,
+    GENERATED,
     INSTRUCTOR_ONLY,
     STUB_MESSAGE,
     find_solution_blocks,
@@ -109,8 +110,8 @@ def test_filling_the_solutions_back_gives_the_instructors_files_byte_for_byte(
     filled = tmp_path / "filled"
     shutil.copytree(copy, filled)
     assert {p.relative_to(filled).as_posix() for p in fill_solutions(filled, ROOT)} == {
-        task.path for task in TASKS.values()
-    }
+        path for task in TASKS.values() for path in task.paths
+    } | set(GENERATED)
     for path in filled.rglob("*"):
         if not path.is_file():
             continue
@@ -140,8 +141,10 @@ def test_the_copys_readme_lists_every_task_with_its_file_chapter_and_how_to_chec
     readme = (copy / "README.md").read_text(encoding="utf-8")
     for task in TASKS.values():
         row = next(line for line in readme.splitlines() if f"| `{task.name}` |" in line)
-        assert f"`{task.path}`" in row and f"| {task.chapter}. " in row, row
-        assert all(f"`{function}`" in row for function in task.functions), row
+        assert all(f"`{path}`" in row for path in task.paths), row
+        assert f"| {task.chapter}. " in row, row
+        for _, functions in task.parts:
+            assert all(f"`{function}`" in row for function in functions), row
     for command in ("jupyter lab book/", "nndl lab check", "pytest -m", "--json", "pip install"):
         assert command in readme, command
     assert "'.[student]'" in readme and "jupyterlab" in (copy / "pyproject.toml").read_text()
@@ -287,3 +290,23 @@ def test_the_copys_whole_test_suite_passes_once_every_solution_is_filled_in(stud
     summary = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+
+
+def test_the_copys_fast_kernels_are_the_students_own_functions(student_copy):
+    """The instructor's fast kernels would give the answers away: the copy's nndl/fast.py only
+    names the student's reference functions, and they are what the copy's network runs."""
+    copy, _ = student_copy
+    text = (copy / "nndl" / "fast.py").read_text(encoding="utf-8")
+    assert "def " not in text and "einsum" not in text
+    code = (
+        "import nndl.fast, nndl.batchnorm, nndl.spatial\n"
+        "assert nndl.fast.batchnorm_forward is nndl.batchnorm.batchnorm_forward\n"
+        "assert nndl.fast.spatial_groupnorm_backward_alt is "
+        "nndl.spatial.spatial_groupnorm_backward_alt\n"
+        "print(sorted(nndl.fast.__all__))"
+    )
+    result = run_in(copy, "-c", code)
+    assert result.returncode == 0, result.stderr
+    from nndl.table import fast_kernels
+
+    assert result.stdout.strip() == str(sorted(kernel.name for kernel in fast_kernels()))

@@ -23,8 +23,10 @@ import pytest
 from nndl.lab import TASKS
 from nndl.lab.student import project_root
 from tests.instructor.task_calls import ENVIRONMENT
+from tests.layer_cases import FAMILY
 
-NEW_TASKS = ("layernorm", "spatial_batchnorm", "spatial_groupnorm")
+# The tasks of the normalization layers that are one task each (tests/layer_cases.py: FAMILY).
+NEW_TASKS = tuple(task.name for layer in FAMILY.values() for task in layer.tasks)
 # The modules that test the normalization family, and the lab check of every task.
 TESTS = (
     "tests/test_normalization.py",

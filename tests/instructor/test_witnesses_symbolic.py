@@ -16,7 +16,7 @@ import sympy as sp
 
 from derivations.check import compare_symbolic
 from derivations.exact import is_zero, symbol_array
-from nndl import layers
+from nndl import fast, layers
 from tests import cases
 
 
@@ -38,6 +38,7 @@ def symbolic_batchnorm(n, d, mode="train"):
 BACKWARDS = [
     pytest.param(layers.batchnorm_backward, id="staged"),
     pytest.param(layers.batchnorm_backward_alt, id="alt"),
+    pytest.param(fast.batchnorm_backward_alt, id="fast"),
 ]
 
 
@@ -64,10 +65,13 @@ def test_test_mode_batchnorm_backward_on_symbols_is_exactly_the_closed_form(back
 
 
 @pytest.mark.parametrize(("n", "d"), [(1, 1), (3, 2)])
-def test_batchnorm_forward_on_symbols_is_the_graph_and_blends_the_running_averages(n, d):
+@pytest.mark.parametrize(
+    "forward", [layers.batchnorm_forward, fast.batchnorm_forward], ids=["reference", "fast"]
+)
+def test_batchnorm_forward_on_symbols_is_the_graph_and_blends_the_running_averages(forward, n, d):
     arrays, bn_param = symbolic_batchnorm(n, d)
     running_mean, running_var = bn_param["running_mean"], bn_param["running_var"]
-    out, _ = layers.batchnorm_forward(arrays["x"], arrays["gamma"], arrays["beta"], bn_param)
+    out, _ = forward(arrays["x"], arrays["gamma"], arrays["beta"], bn_param)
     graph = cases.batchnorm_train().evaluator(
         {name: arrays[name] for name in ("x", "gamma", "beta")} | {"eps": bn_param["eps"]}
     )

@@ -130,9 +130,10 @@ def _running_average_problems(bn_param, out, p: _Problem) -> list[str]:
 
 def _cache_problems(cache, p: _Problem) -> list[str]:
     """The cache's inverse standard deviation (the backward passes read it)."""
+    inv_std = getattr(cache, "inv_std", None)
     return compare(
         "cache.inv_std",
-        getattr(cache, "inv_std", None),
+        np.reshape(inv_std, -1) if isinstance(inv_std, np.ndarray) else inv_std,  # (D,) or (1, D)
         (p.var + EPS) ** -0.5,
         {UNBIASED: (p.unbiased + EPS) ** -0.5},
     )
