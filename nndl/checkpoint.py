@@ -104,6 +104,12 @@ def architecture(model):
     dropout_param = getattr(model, "dropout_param", None)
     if isinstance(dropout_param, dict) and "p" in dropout_param:
         fields["dropout_param['p']"] = float(dropout_param["p"])
+    # the normalization's settings (FullyConnectedNet's norm_param: batch norm's eps, momentum),
+    # the layer's defaults where the model set none
+    layer, bn_params = getattr(model, "norm_layer", None), getattr(model, "bn_params", None)
+    if layer is not None and isinstance(bn_params, list) and bn_params:
+        for key, default in layer.defaults.items():
+            fields[f"norm_param['{key}']"] = float(bn_params[0].get(key, default))
     fields["params"] = {name: f"{tuple(w.shape)} {w.dtype}" for name, w in model.params.items()}
     return fields
 
@@ -357,9 +363,9 @@ def _check_bn_param(where, values, gamma):
 
 
 def _check_optim_config(rule, name, config, w, iteration):
-    """A built-in rule's saved config: valid hyper-parameters (checked again, whatever its
-    'checked' mark says), state arrays of w's shape and dtype, finite, and Adam's step count
-    equal to the iterations done. A custom rule's is used as saved."""
+    """A built-in rule's saved config: valid hyper-parameters (checked again), state arrays of
+    w's shape and dtype, finite, and Adam's step count equal to the iterations done. A custom
+    rule's is used as saved."""
     if rule not in UPDATE_RULES:
         return config
     where = f"optim_configs[{name!r}]"

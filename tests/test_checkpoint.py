@@ -413,8 +413,11 @@ def net_checkpoint(tmp_path):
         (dict(normalization="batchnorm", dropout=0.5, reg=0.1), "reg", "0.0", "0.1"),
         (dict(normalization="batchnorm", dropout=0.5, dtype=np.float64), "dtype", "'float32'",
          "'float64'"),
+        (dict(normalization="batchnorm", dropout=0.5, norm_param={"momentum": 0.5}),
+         "norm_param\\['momentum'\\]", "0.9", "0.5"),
     ],
-    ids=["layer norm into batch norm", "no dropout into dropout 0.5", "reg", "dtype"],
+    ids=["layer norm into batch norm", "no dropout into dropout 0.5", "reg", "dtype",
+         "batch norm's momentum"],
 )  # fmt: skip
 def test_resuming_into_another_architecture_names_the_checkpoint_the_field_and_both_values(
     net_checkpoint, options, field, saved, given
@@ -436,8 +439,7 @@ def _edit(path, change):
 
 
 def _set_learning_rate(arrays, metadata):
-    metadata["optim_configs"]["W1"]["learning_rate"] = -1.0  # still marked "checked"
-    assert metadata["optim_configs"]["W1"]["checked"] is True
+    metadata["optim_configs"]["W1"]["learning_rate"] = -1.0
 
 
 EDITS = {
@@ -445,7 +447,7 @@ EDITS = {
         lambda arrays, metadata: metadata.update(iteration=-40),
         "iteration must be an integer >= 0, got -40",
     ),
-    "learning rate -1 marked checked": (
+    "learning rate -1": (
         _set_learning_rate,
         r"optim_configs\['W1'\]: adam: config\['learning_rate'\] must be in \[0, inf\), got -1",
     ),

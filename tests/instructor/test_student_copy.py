@@ -268,7 +268,12 @@ def test_each_chapter_runs_up_to_the_first_unimplemented_function_and_stops_ther
     for chapter, outcome in outcomes.items():
         if outcome is not None:
             name, message = outcome
-            assert name == "NotImplementedError" and STUB_MESSAGE.match(message), (chapter, outcome)
+            if name == "SweepError":
+                # chapters 7 and 8 train in a sweep, whose error names each failed task's error
+                stub = re.search(STUB_MESSAGE.pattern.removeprefix("^"), message)
+            else:
+                stub = name == "NotImplementedError" and STUB_MESSAGE.match(message)
+            assert stub, (chapter, outcome)
     assert any(outcomes.values()), "no chapter reached an unimplemented function"
 
 
