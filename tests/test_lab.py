@@ -168,9 +168,8 @@ def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rn
         ("nndl/optim.py", {"optim"}),
         (
             "nndl/batchnorm.py",
-            # nndl/layers.py exports batch norm (as CS231n's layers.py exports every layer), so
-            # the tasks of layers.py cannot be graded either; the other normalizations wait for
-            # batch norm's tasks (their solutions call its core).
+            # nndl/layers.py exports batch norm (as CS231n's layers.py exports every layer), and
+            # nndl/spatial.py calls it, so the tasks of those files cannot be graded either.
             {
                 "batchnorm_forward",
                 "batchnorm_backward",
@@ -179,11 +178,14 @@ def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rn
                 "relu",
                 "dropout",
                 "losses",
+                "spatial_batchnorm",
+                "spatial_groupnorm",
             },
         ),
         (
             "nndl/normalization.py",
-            # The core, which batch norm's tasks write: imported by batchnorm.py, so as above.
+            # The core, which batch norm's tasks write: imported by batchnorm.py, so as above,
+            # and by layernorm.py.
             {
                 "batchnorm_forward",
                 "batchnorm_backward",
@@ -192,6 +194,9 @@ def test_softmax_dx_is_the_minus_one_at_the_true_class_plus_the_probabilities(rn
                 "relu",
                 "dropout",
                 "losses",
+                "layernorm",
+                "spatial_batchnorm",
+                "spatial_groupnorm",
             },
         ),
     ],
