@@ -135,7 +135,7 @@ def test_file_without_an_idx_header_is_refused_naming_the_file(tmp_path, raw, gz
     path = tmp_path / "not-idx"
     path.write_bytes(gzip_bytes(raw) if gzipped else raw)
 
-    with pytest.raises(data.DatasetError, match="not an IDX header|ends before them") as bad:
+    with pytest.raises(data.DatasetError, match="not an IDX header|ends before") as bad:
         data.read_idx(path)
     assert str(path) in str(bad.value)
 
@@ -165,6 +165,13 @@ def test_truncated_idx_file_is_refused_naming_the_file(tmp_path, gzipped):
     with pytest.raises(data.DatasetError, match="truncated") as bad:
         data.read_idx(path)
     assert str(path) in str(bad.value)
+
+
+def test_gzip_file_cut_before_the_idx_header_is_reported_truncated(tmp_path):
+    (tmp_path / "cut.gz").write_bytes(gzip_bytes(idx_bytes(IMAGES))[:12])
+
+    with pytest.raises(data.DatasetError, match="ends before the IDX header .*: truncated"):
+        data.read_idx(tmp_path / "cut.gz")
 
 
 def test_plain_idx_file_longer_than_its_header_says_is_refused(tmp_path):

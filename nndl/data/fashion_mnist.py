@@ -149,6 +149,11 @@ def _read_gzipped_idx(path, raw, shape):
     try:
         # An IDX header is at most 4 + 4 * 255 bytes; the first 64 KiB of a stream hold it.
         head = zlib.decompressobj(GZIP).decompress(memoryview(raw)[:65536], 4 + 4 * 255)
+        if len(head) < 4:
+            raise DatasetError(
+                f"{path}: the gzip stream ends before the IDX header (it holds {len(head)} "
+                "bytes): truncated or empty"
+            )
         dims, offset = _idx_header(path, head, shape)
         count = math.prod(dims)
         # The gzip trailer records the content's length mod 2**32, and deflate expands at most
