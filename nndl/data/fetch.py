@@ -10,10 +10,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from nndl.cli import UsageError
 from nndl.data.cifar10 import CIFAR10
 from nndl.data.errors import DatasetError, _import_optional
+from nndl.data.fashion_mnist import fashion_mnist_folder, fetch_fashion_mnist
 from nndl.data.root import _locate_root, data_root
-from nndl.data.select import selected_dataset
+from nndl.data.select import DATASETS, selected_dataset
 from nndl.paths import reason
 
 
@@ -136,12 +138,12 @@ def _unpack(archive, root):
 
 def register_cli(subparsers):
     """Add the ``data`` subcommand (``fetch`` and ``info``) to the ``nndl`` command line."""
-    parser = subparsers.add_parser("data", help="fetch CIFAR-10; show which dataset is used")
+    parser = subparsers.add_parser("data", help="fetch a dataset; show which dataset is used")
     actions = parser.add_subparsers(dest="data_command", required=True)
     root_help = "data root (default: $NNDL_DATA, else the user cache directory)"
 
     fetch = actions.add_parser("fetch", help="download, verify and unpack a dataset")
-    fetch.add_argument("dataset", choices=["cifar10"])
+    fetch.add_argument("dataset", choices=["cifar10", "fashion-mnist"])
     fetch.add_argument("--root", type=Path, help=root_help)
     fetch.add_argument(
         "--archive",
@@ -156,8 +158,18 @@ def register_cli(subparsers):
 
 
 def _run_fetch(args):
-    target = fetch_cifar10(args.root, args.archive)  # nndl's main prints an error's one line
-    print(f"CIFAR-10 is ready in {target}; select it with NNDL_DATASET=cifar10")
+    if args.dataset == "fashion-mnist" and args.archive is not None:
+        raise UsageError(
+            "--archive is for cifar10; for fashion-mnist, copy its four .gz files into "
+            f"{data_root(args.root) / 'fashion-mnist'} and run the fetch again"
+        )
+    # nndl's main prints an error's one line
+    if args.dataset == "fashion-mnist":
+        target = fetch_fashion_mnist(args.root)
+    else:
+        target = fetch_cifar10(args.root, args.archive)
+    name = {"cifar10": "CIFAR-10", "fashion-mnist": "Fashion-MNIST"}[args.dataset]
+    print(f"{name} is ready in {target}; select it with NNDL_DATASET={args.dataset}")
     return 0
 
 
@@ -171,9 +183,13 @@ def _run_info(args):
     origin = "NNDL_DATASET" if os.environ.get("NNDL_DATASET") else "default"
     root, root_origin = _locate_root(args.root)
     cifar10_dir = root / CIFAR10.folder
-    print(f"dataset:   {name} ({origin}; choose with NNDL_DATASET=digits|cifar10)")
+    print(f"dataset:   {name} ({origin}; choose with NNDL_DATASET={'|'.join(DATASETS)})")
     print(f"data root: {root} ({root_origin})")
     print("digits:    embedded in scikit-learn, always available")
     status = "present" if _is_complete(cifar10_dir) else "absent, run `nndl data fetch cifar10`"
     print(f"cifar10:   {cifar10_dir} ({status})")
+    try:
+        print(f"fashion-mnist: {fashion_mnist_folder(args.root)} (present)")
+    except DatasetError:
+        print("fashion-mnist: absent, run `nndl data fetch fashion-mnist`")
     return 0

@@ -8,8 +8,13 @@ import os
 from nndl.arguments import require_int
 from nndl.data.cifar10 import get_CIFAR10_data
 from nndl.data.digits import get_digits_data
+from nndl.data.fashion_mnist import get_fashion_mnist_data
 
-DATASETS = {"digits": get_digits_data, "cifar10": get_CIFAR10_data}
+DATASETS = {
+    "digits": get_digits_data,
+    "cifar10": get_CIFAR10_data,
+    "fashion-mnist": get_fashion_mnist_data,
+}
 
 
 def selected_dataset(name=None):
@@ -27,8 +32,9 @@ def load_dataset(name=None, **kwargs):
     """Load the dataset that `name` or $NNDL_DATASET selects ("digits" when neither is set).
 
     Inputs:
-    - name: "digits" or "cifar10", or None to use $NNDL_DATASET.
-    - kwargs: passed to get_digits_data or get_CIFAR10_data (split sizes, subtract_mean, dtype).
+    - name: "digits", "cifar10" or "fashion-mnist", or None to use $NNDL_DATASET.
+    - kwargs: passed to get_digits_data, get_CIFAR10_data or get_fashion_mnist_data (split
+      sizes, subtract_mean, dtype).
 
     Returns the dict X_train, y_train, X_val, y_val, X_test, y_test of that dataset.
     """
