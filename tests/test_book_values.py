@@ -59,12 +59,12 @@ def test_printed_shows_the_block_as_one_output_with_the_values_it_printed(shown,
         print(f"error {b} and again {a}")
     assert capsys.readouterr().out == ""
     [(data, metadata)] = shown
-    assert data == {"text/plain": "accuracy 0.97, {braces} kept\nerror 3e-05 and again 0.97\n"}
+    assert data == {"text/plain": "accuracy 0.97, {braces} kept\nerror 3e-5 and again 0.97\n"}
     record = metadata["nndl"]
     assert record["template"] == "accuracy {}, {{braces}} kept\nerror {} and again {}\n"
-    assert record["template"].format("0.97", "3e-05", "0.97") == data["text/plain"]
-    assert [v["shown"] for v in record["values"]] == ["0.97", "3e-05", "0.97"]
-    assert record["values"][1] == {"value": 3e-5, "shown": "3e-05", "tolerance": 0.0, "factor": 10}
+    assert record["template"].format("0.97", "3e-5", "0.97") == data["text/plain"]
+    assert [v["shown"] for v in record["values"]] == ["0.97", "3e-5", "0.97"]
+    assert record["values"][1] == {"value": 3e-5, "shown": "3e-5", "tolerance": 0.0, "factor": 10}
     json.dumps(metadata, allow_nan=False)  # nbformat stores it as JSON
 
 

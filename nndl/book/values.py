@@ -35,6 +35,8 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from nndl.book.tables import plain_exponent
+
 GLUE_PREFIX = "application/papermill.record/"  # myst-nb's prefix for glued data
 KEY = "nndl"  # the key of an output's metadata that holds its measured values
 # Private-use characters that frame a value in captured text: start, index, text, end.
@@ -55,8 +57,9 @@ class Measured:
 
     @property
     def text(self) -> str:
-        """The value as every output and the prose show it."""
-        return format(self.value, self.spec)
+        """The value as every output and the prose show it (an exponent as ``number`` writes
+        one: ``3e-5``)."""
+        return plain_exponent(format(self.value, self.spec))
 
     def record(self) -> dict:
         """What an output's metadata keeps of the value, for the comparison."""

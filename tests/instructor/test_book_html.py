@@ -39,6 +39,51 @@ def chapters() -> list[str]:
 
 pytestmark = pytest.mark.slow
 
+# What a reader stumbles on in chapters that phase 2 of issue 20 fixes (their authors' lanes edit
+# them meanwhile): each check is expected to fail there, strictly, so that a fix shows up as a
+# failure until its entry goes. (check, chapter) -> what is wrong.
+KNOWN: dict[tuple[str, str], str] = {
+    ("cut off at 1280", "book/04_backward_graph"): "printed source: show it with source_block",
+    ("cut off at 1280", "book/05_closed_form"): "printed source: show it with source_block",
+    ("cut off at 1280", "book/09_batch_size"): "its accuracy tables are wider than the column",
+    ("cut off at 1280", "book/10_layer_norm"): "its accuracy tables are wider than the column",
+    ("cut off at 1280", "book/11_images"): "the dx formulas of spatial batch and group norm",
+    ("legible figures", "book/09_batch_size"): "Fig. 5 is 10 inches wide",
+    ("legible figures", "book/10_layer_norm"): "Fig. 6 is 10 inches wide",
+    ("legible figures", "book/11_images"): "the figure of the averaged axes",
+    ("boxes", "book/02_forward_train"): "no references",
+    ("boxes", "book/04_backward_graph"): "no references",
+    ("boxes", "book/05_closed_form"): "no references",
+    ("boxes", "book/09_batch_size"): "no question, no In the code, no references",
+    ("boxes", "book/10_layer_norm"): "no question, no In the code, no references",
+    ("boxes", "book/11_images"): "no question, no In the code, no references",
+    ("glue", "book/02_forward_train"): "smallest_var, std_shortfall",
+    ("glue", "book/04_backward_graph"): "largest_error",
+    ("glue", "book/05_closed_form"): "machine_eps, staged_closed_difference",
+    ("glue", "book/09_batch_size"): "the accuracies, spreads and disagreements",
+    ("glue", "book/10_layer_norm"): "the accuracies (0.975 reads 0.97, its table 0.98), spreads",
+    ("glue", "book/11_images"): "sbn_spread, gn_channel_mean",
+}
+
+
+def _known(check: str, chapter: str) -> list:
+    reason = KNOWN.get((check, chapter))
+    return [pytest.mark.xfail(strict=True, reason=f"phase 2: {reason}")] if reason else []
+
+
+def by_chapter(check: str) -> list:
+    """Every chapter as a parameter, marked when ``check`` is KNOWN to fail there."""
+    return [pytest.param(c, id=Path(c).name, marks=_known(check, c)) for c in chapters()]
+
+
+def by_chapter_and_width(check: str) -> list:
+    """Every (chapter, width), marked when ``check at width`` is KNOWN to fail there."""
+    return [
+        pytest.param(c, w, id=f"{Path(c).name}-{w}", marks=_known(f"{check} at {w}", c))
+        for c in chapters()
+        for w in WIDTHS
+    ]
+
 
 class _Tags(HTMLParser):
     """The attributes of every tag of a page, by tag name."""
@@ -97,8 +142,10 @@ window.addEventListener("load", () => {
     const article = document.querySelector("article") || document.body;
     const column = article.getBoundingClientRect();
     const overflowing = [];
+    // MathJax's display math scrolls inside its own container (overflow-x: auto), so the
+    // container itself is measured too.
     const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, "
-      + "div.cell_output, .pst-scrollable-table-container";
+      + "div.cell_output, .pst-scrollable-table-container, mjx-container[display='true']";
     for (const block of article.querySelectorAll(blocks)) {
       if (block.scrollWidth > block.clientWidth + 1) {
         overflowing.push({block: block.tagName + "." + block.className,
@@ -125,6 +172,18 @@ window.addEventListener("load", () => {
         width: Math.round(box.width), natural_width: image.naturalWidth,
         fits: box.right <= column.right + 1});
     }
+    // A printed output keeps its lines: a table wrapped onto more lines than it printed is
+    // unreadable (at 400 px such an output may scroll sideways instead, see _static/nndl.css).
+    const printed = [];
+    for (const pre of article.querySelectorAll("div.cell_output div.highlight-myst-ansi pre")) {
+      const style = getComputedStyle(pre);
+      const lineHeight = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+      const inner = pre.clientHeight - parseFloat(style.paddingTop)
+        - parseFloat(style.paddingBottom);
+      printed.push({text: pre.textContent.trim().slice(0, 80),
+        lines: pre.textContent.replace(/\\n$/, "").split("\\n").length,
+        shown: Math.round(inner / lineHeight)});
+    }
     const unresolved = [];
     for (const link of article.querySelectorAll("a[href^='#']")) {
       const target = decodeURIComponent(link.getAttribute("href").slice(1));
@@ -135,6 +194,7 @@ window.addEventListener("load", () => {
       mathjax_errors: document.querySelectorAll("mjx-merror").length,
       raw_tex: ["\\\\(", "\\\\[", "$\\\\displaystyle"].filter(d => article.textContent.includes(d)),
       overflowing: overflowing,
+      printed: printed,
       tables: tables,
       figures: figures,
       bibliography: article.querySelectorAll("[role='doc-biblioentry'], div.citation").length,
@@ -321,8 +381,7 @@ def test_the_book_has_figures(rendered):
     assert sum(len(rendered_figures(rendered, c)) for c in chapters()) >= 4
 
 
-@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("chapter, width", by_chapter_and_width("cut off"))
 def test_nothing_is_cut_off(rendered, chapter, width):
     result = rendered[chapter, width]
     too_wide = [f["src"] for f in result["figures"] if not f["fits"]]
@@ -339,6 +398,63 @@ def test_nothing_is_cut_off(rendered, chapter, width):
 def test_tables_fit_their_column_on_a_phone(rendered, chapter):
     wide = [t for t in rendered[chapter, 400]["tables"] if not t["fits"]]
     assert not wide, f"tables wider than their column at 400 px: {wide}"
+
+
+@pytest.mark.parametrize("chapter, width", by_chapter_and_width("lines"))
+def test_printed_outputs_keep_their_lines(rendered, chapter, width):
+    wrapped = [p for p in rendered[chapter, width]["printed"] if p["shown"] > p["lines"]]
+    assert not wrapped, f"outputs wrapped onto more lines than they print at {width} px: {wrapped}"
+
+
+@pytest.mark.parametrize("chapter", by_chapter("legible figures"))
+def test_the_text_of_every_figure_is_legible_on_a_phone(rendered, chapter):
+    """Each figure's smallest text (nndl.book.figures draws none below MIN_FONTSIZE points, and
+    the chapters draw their figures with it: test_book.py) as shown 400 pixels wide."""
+    from PIL import Image
+
+    from nndl.book.figures import MIN_FONTSIZE
+
+    small = []
+    for figure in rendered[chapter, 400]["figures"]:
+        with Image.open((rendered["html_dir"] / chapter).parent / figure["src"]) as image:
+            dpi = image.info["dpi"][0]
+        size = MIN_FONTSIZE * dpi / 72 * figure["width"] / figure["natural_width"]
+        if size < LEGIBLE_PX:
+            small.append(f"{figure['id'] or figure['src']}: {size:.1f} px")
+    assert not small, f"figure text below {LEGIBLE_PX} px at 400 px: {small}"
+
+
+@pytest.mark.parametrize("chapter", by_chapter("boxes"))
+def test_every_chapter_asks_its_question_shows_its_code_and_lists_its_references(html_dir, chapter):
+    html = (html_dir / f"{chapter}.html").read_text()
+    titles = re.findall(r'<p class="admonition-title">([^<]*)</p>', html)
+    missing = [t for t in ("The question of this chapter", "In the code") if t not in titles]
+    if 'role="doc-biblioentry"' not in html:
+        missing.append("references")
+    assert not missing, f"the chapter has no {', no '.join(missing)}"
+
+
+@pytest.mark.parametrize("chapter", by_chapter("glue"))
+def test_the_prose_shows_a_glued_number_as_the_chapter_printed_it(chapter):
+    """A glued number reaches the prose as the text its cell formatted (a setting written by
+    ``nndl.book.tables.number``, an experiment's value by ``nndl.book.values``), never formatted
+    again there: ``{glue:text}`x:.2f``` rounds 0.975 to 0.97 where the cell's table printed 0.98."""
+    import nbformat
+
+    notebook = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+    glued = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued[name] = output["data"].get("application/papermill.record/text/plain", "")
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    reformatted = [
+        f"{name}:{spec} ({glued.get(name)})"
+        for name, spec in re.findall(r"\{glue:text\}`([\w.]+):([^`]+)`", prose)
+        if not re.fullmatch(r"-?\d+", glued.get(name, ""))
+    ]
+    assert not reformatted, f"the prose formats glued numbers again: {reformatted}"
 
 
 def test_the_computation_graph_is_legible_on_a_phone(rendered):
