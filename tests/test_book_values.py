@@ -30,6 +30,19 @@ def test_a_measured_value_is_formatted_once_with_its_own_spec():
     assert f"{accuracy}" == str(accuracy) == accuracy.text == format(0.976, ".2f")
     with pytest.raises(ValueError, match=r"formatted once.*'\.2f'.*'\.3f'"):
         f"{accuracy:.3f}"
+    assert [f"{accuracy:>6}", f"{accuracy:<6}", f"{accuracy:^7}", f"{accuracy:2}"] == [
+        "  0.98",
+        "0.98  ",
+        " 0.98  ",
+        "0.98",
+    ]
+
+
+def test_an_aligned_value_is_recorded_without_its_padding(shown):
+    with printed():
+        print(f"|{measured(0.5, '.1f', tolerance=0.1):>5}|")
+    [(data, metadata)] = shown
+    assert data["text/plain"] == "|  0.5|\n" and metadata["nndl"]["template"] == "|  {}|\n"
 
 
 @pytest.mark.parametrize(
@@ -45,6 +58,12 @@ def test_a_measured_value_is_formatted_once_with_its_own_spec():
 def test_measured_refuses_what_it_cannot_compare(value, options, message):
     with pytest.raises((TypeError, ValueError), match=message):
         measured(value, ".2f", **options)
+
+
+def test_a_measured_exponent_is_written_as_number_writes_one_and_zero_as_0():
+    assert measured(3.2e-5, ".0e").text == "3e-5"
+    assert measured(2.0e5, ".1e").text == "2.0e5"
+    assert measured(0.0, ".0e").text == measured(-0.0, ".2f").text == "0"
 
 
 def test_measured_refuses_a_spec_that_formats_no_number():

@@ -57,9 +57,9 @@ class Measured:
 
     @property
     def text(self) -> str:
-        """The value as every output and the prose show it (an exponent as ``number`` writes
-        one: ``3e-5``)."""
-        return plain_exponent(format(self.value, self.spec))
+        """The value as every output and the prose show it: an exponent as ``number`` writes
+        one (``3e-5``), and zero as ``0`` whatever the format."""
+        return "0" if self.value == 0 else plain_exponent(format(self.value, self.spec))
 
     def record(self) -> dict:
         """What an output's metadata keeps of the value, for the comparison."""
@@ -72,15 +72,22 @@ class Measured:
         }
 
     def __format__(self, spec: str) -> str:
-        if spec:
+        """The text, tagged inside ``printed()``; ``spec`` may only align it in a column
+        (``>9``, ``<6``, ``^8``): the number is formatted once, with the value's own spec."""
+        column = re.fullmatch(r"([<>^]?)(\d*)", spec)
+        if column is None:
             raise ValueError(
                 f"a measured value is formatted once, with the spec it was measured with "
-                f"({self.spec!r}); got another one, {spec!r}"
+                f"({self.spec!r}); got another one, {spec!r} (only an alignment, like '>9')"
             )
-        if _capture is None:
-            return self.text
-        _capture.append(self)
-        return f"{_START}{len(_capture) - 1}{_MIDDLE}{self.text}{_END}"
+        text = self.text
+        if _capture is not None:
+            _capture.append(self)
+            text = f"{_START}{len(_capture) - 1}{_MIDDLE}{text}{_END}"
+        padding = " " * max(0, int(column[2] or 0) - len(self.text))
+        if column[1] == "^":
+            return padding[: len(padding) // 2] + text + padding[len(padding) // 2 :]
+        return padding + text if column[1] == ">" else text + padding
 
     def __str__(self) -> str:
         return self.__format__("")
