@@ -55,7 +55,7 @@ def graph_layout(parents: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, i
 # labels are as large as the page's own small print.
 GRAPH_FONTSIZE = 13
 # The smallest text of any figure here, in points (tick labels and legends): at the 6 inches of
-# the panels' width it stays legible on a phone (tests/instructor/test_book_html.py measures it).
+# the panels' width it stays legible on a phone (the instructor's browser check measures it).
 MIN_FONTSIZE = 12
 
 
