@@ -200,8 +200,8 @@ print("and 10 epochs")
 """
 
 
-def run_nbval(tmp_path, tolerance: float, committed_text: str, committed_value: float) -> str:
-    """nbval with the plugin on a one-cell notebook whose committed output is another machine's."""
+def chapter(path, tolerance: float, committed_text: str, committed_value: float) -> str:
+    """A one-cell notebook whose committed output is another machine's; returns its name."""
     source = CELL.replace("TOLERANCE", repr(tolerance))
     cell = nbformat.v4.new_code_cell(source, execution_count=1)
     committed = measured(committed_value, ".2f", tolerance=tolerance)
@@ -209,19 +209,27 @@ def run_nbval(tmp_path, tolerance: float, committed_text: str, committed_value: 
         output(f"accuracy {{}} {committed_text}\n", committed),
         nbformat.v4.new_output("stream", name="stdout", text="and 10 epochs\n"),
     ]
-    path = tmp_path / "chapter.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
-    command += ["--nbval", "--nbval-current-env", "-p", "nndl.book.nbval_plugin", str(path)]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    return result.stdout
+    return path.name
 
 
 @pytest.mark.slow
 def test_nbval_passes_a_value_within_its_tolerance_and_fails_one_beyond_it(tmp_path):
-    assert "1 passed" in run_nbval(tmp_path, 0.02, "after 3 epochs", 0.976)
-    beyond = run_nbval(tmp_path, 0.005, "after 3 epochs", 0.976)
-    assert "1 failed" in beyond, beyond
-    assert "measured values beyond their tolerance" in beyond and "0.96 vs 0.98" in beyond
-    reworded = run_nbval(tmp_path, 0.02, "after 4 epochs", 0.976)
-    assert "1 failed" in reworded and "text around the measured values changed" in reworded
+    within = chapter(tmp_path / "within.ipynb", 0.02, "after 3 epochs", 0.976)
+    beyond = chapter(tmp_path / "beyond.ipynb", 0.005, "after 3 epochs", 0.976)
+    reworded = chapter(tmp_path / "reworded.ipynb", 0.02, "after 4 epochs", 0.976)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-rA"]
+    command += ["--nbval", "--nbval-current-env", "-p", "nndl.book.nbval_plugin"]
+    result = subprocess.run(
+        [*command, within, beyond, reworded],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = result.stdout
+    assert f"PASSED {within}::Cell 0" in report, report
+    assert f"FAILED {beyond}::Cell 0" in report and f"FAILED {reworded}::Cell 0" in report
+    failures = report.split(f"_ {beyond}::Cell 0 _")[1].split(f"_ {reworded}::Cell 0 _")
+    assert "measured values beyond their tolerance" in failures[0] and "0.96 vs 0.98" in failures[0]
+    assert "text around the measured values changed" in failures[1]
