@@ -48,24 +48,3 @@ def pytest_runtest_call(item):
             waiting = missing_requirements(TASKS[marker.name], passed)
             if waiting:
                 pytest.fail(f"{marker.name}: {waiting}", pytrace=False)
-
-
-# The files that take longest (pytest --durations): they start first, so that under pytest-xdist
-# (the README's command, with --no-loadscope-reorder to keep this order) no long file starts
-# last and runs alone at the end. Only the order changes; a file missing here just runs later.
-LONGEST_FIRST = (
-    "tests/instructor/test_catalogues.py",
-    "tests/instructor/test_student_copy.py",
-    "tests/instructor/test_task_markers.py",
-    "tests/test_lab.py",
-    "tests/instructor/test_book_html.py",
-    "book/08_initialisation.ipynb",
-    "book/10_layer_norm.ipynb",
-    "book/11_images.ipynb",
-    "book/09_batch_size.ipynb",
-)
-
-
-def pytest_collection_modifyitems(items):
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
