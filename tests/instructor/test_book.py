@@ -80,7 +80,7 @@ def test_chapter_is_numbered_like_its_file_and_ends_with_exercises(path):
 
 # Chapters whose figures phase 2 of issue 20 moves into nndl.book.figures (strict: a fixed one
 # fails until it is taken off).
-DRAWN_BY_HAND = {"09_batch_size", "10_layer_norm", "11_images"}
+DRAWN_BY_HAND = {"09_batch_size", "10_layer_norm"}
 
 
 @pytest.mark.parametrize(

@@ -43,26 +43,14 @@ pytestmark = pytest.mark.slow
 # them meanwhile): each check is expected to fail there, strictly, so that a fix shows up as a
 # failure until its entry goes. (check, chapter) -> what is wrong.
 KNOWN: dict[tuple[str, str], str] = {
-    ("cut off at 1280", "book/04_backward_graph"): "printed source: show it with source_block",
-    ("cut off at 1280", "book/05_closed_form"): "printed source: show it with source_block",
     ("cut off at 1280", "book/09_batch_size"): "its accuracy tables are wider than the column",
     ("cut off at 1280", "book/10_layer_norm"): "its accuracy tables are wider than the column",
-    ("cut off at 1280", "book/11_images"): "the dx formulas of spatial batch and group norm",
     ("legible figures", "book/09_batch_size"): "Fig. 5 is 10 inches wide",
     ("legible figures", "book/10_layer_norm"): "Fig. 6 is 10 inches wide",
-    ("legible figures", "book/11_images"): "the figure of the averaged axes",
-    ("boxes", "book/02_forward_train"): "no references",
-    ("boxes", "book/04_backward_graph"): "no references",
-    ("boxes", "book/05_closed_form"): "no references",
     ("boxes", "book/09_batch_size"): "no question, no In the code, no references",
     ("boxes", "book/10_layer_norm"): "no question, no In the code, no references",
-    ("boxes", "book/11_images"): "no question, no In the code, no references",
-    ("glue", "book/02_forward_train"): "smallest_var, std_shortfall",
-    ("glue", "book/04_backward_graph"): "largest_error",
-    ("glue", "book/05_closed_form"): "machine_eps, staged_closed_difference",
     ("glue", "book/09_batch_size"): "the accuracies, spreads and disagreements",
     ("glue", "book/10_layer_norm"): "the accuracies (0.975 reads 0.97, its table 0.98), spreads",
-    ("glue", "book/11_images"): "sbn_spread, gn_channel_mean",
 }
 
 
