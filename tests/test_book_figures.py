@@ -13,9 +13,17 @@ from nndl.book.figures import (
     graph_layout,
     plot_computation_graph,
     plot_panels,
+    plot_shaded_grids,
     plot_training_curves,
 )
-from nndl.book.tables import node_table, plain_exponent, rounded, significant, staged_table
+from nndl.book.tables import (
+    formula_lines,
+    node_table,
+    plain_exponent,
+    rounded,
+    significant,
+    staged_table,
+)
 from nndl.experiments import TrainingRun
 
 # The batch-norm graph, as derivation_graph makes it from derivations.batchnorm_train().
@@ -182,8 +190,9 @@ def all_text(fig):
         ),
         lambda: plot_panels([1, 2, 3], {"p": {"a": [0.12345, 0.5, 0.9]}}, "layer"),
         lambda: plot_computation_graph(BATCHNORM_GRAPH, {"xhat": "normalised input"}),
+        lambda: plot_shaded_grids({"one\ntwo": np.eye(2, 3)}, ["a", "b", "c"], ["row", "row"]),
     ],
-    ids=["training curves", "log panels", "linear panels", "graph"],
+    ids=["training curves", "log panels", "linear panels", "graph", "shaded grids"],
 )
 def test_no_text_of_a_figure_is_smaller_than_the_smallest_legible_size(draw):
     texts = all_text(draw())
@@ -269,3 +278,43 @@ def test_significant_refuses_fewer_than_one_digit():
 def test_plain_exponent_drops_plus_signs_and_padding_only():
     assert plain_exponent("3e-05 2.0e+05 1e+00 1e-10") == "3e-5 2.0e5 1e0 1e-10"
     assert plain_exponent("W1 b2 0.97 e-05") == "W1 b2 0.97 e-05"
+
+
+def test_plot_shaded_grids_shades_the_marked_squares_of_each_grid():
+    marked = np.zeros((4, 6), dtype=bool)
+    marked[:, 2] = True
+    fig = plot_shaded_grids({"a": marked, "b": ~marked}, [f"c={c}" for c in range(6)], list("wxyz"))
+    images = [ax.get_images()[0].get_array() for ax in fig.axes]
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+    assert np.array_equal(images[0], marked) and np.array_equal(images[1], ~marked)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [f"c={c}" for c in range(6)]
+
+
+def test_plot_shaded_grids_names_a_grid_whose_shape_the_labels_do_not_give():
+    with pytest.raises(ValueError, match="grid 'a' has shape \\(2, 2\\), expected \\(2, 3\\)"):
+        plot_shaded_grids({"a": np.eye(2)}, ["p", "q", "r"], ["s", "t"])
+
+
+def test_formula_lines_puts_each_term_of_the_sum_on_a_line_and_keeps_the_formula():
+    import sympy as sp
+
+    from derivations import latex, spatial_batchnorm
+
+    derivation = spatial_batchnorm()
+    text = formula_lines(derivation, "dx")
+    lines = text.splitlines()
+    assert lines[0] == "\\begin{aligned}" and lines[-1] == "\\end{aligned}"
+    body = lines[1:-1]
+    closed = derivation.closed_forms["dx"]
+    (sum_,) = [f for f in sp.Mul.make_args(closed) if isinstance(f, sp.Add)]
+    assert len(body) == len(sum_.args) == 3
+    assert body[0].startswith(derivation.latex["dx"].split(" = ")[0] + " &= ")
+    for line, term in zip(body, sum_.as_ordered_terms(), strict=True):  # a term per line
+        assert latex(term) in line, (line, latex(term))
+
+
+def test_formula_lines_leaves_a_gradient_without_a_factored_sum_on_one_line():
+    from derivations import batchnorm_train
+
+    derivation = batchnorm_train()
+    assert formula_lines(derivation, "dgamma") == derivation.latex["dgamma"]

@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 
 from nndl.book import values
-from nndl.book.values import Measured, difference, glue, measured, printed, reconcile, untag
+from nndl.book.values import (
+    Measured,
+    accuracy_table,
+    difference,
+    glue,
+    measured,
+    printed,
+    reconcile,
+    untag,
+)
 
 
 @pytest.fixture
@@ -233,3 +242,30 @@ def test_nbval_passes_a_value_within_its_tolerance_and_fails_one_beyond_it(tmp_p
     failures = report.split(f"_ {beyond}::Cell 0 _")[1].split(f"_ {reworded}::Cell 0 _")
     assert "measured values beyond their tolerance" in failures[0] and "0.96 vs 0.98" in failures[0]
     assert "text around the measured values changed" in failures[1]
+
+
+def test_accuracy_table_has_a_row_per_epoch_and_each_value_its_tolerance(shown):
+    from nndl.experiments import TrainingRun
+
+    runs = {
+        "BN, N = 5": TrainingRun([1.0], [0.1, 0.905, 0.975], [0.11, 0.9, 0.96]),
+        "LN, N = 50": TrainingRun([1.0], [0.2, 0.93, 0.99], [0.25, 0.91, 0.955]),
+    }
+    with printed():
+        print(accuracy_table(runs, lambda label, epoch: 0.05 if epoch >= 2 else 0.01))
+    ((data, metadata),) = shown
+    lines = data["text/plain"].splitlines()
+    assert lines[0] == "        BN, N = 5  LN, N = 50"
+    assert lines[1] == "epoch train   val train   val"
+    assert lines[4] == "    2  0.97  0.96  0.99  0.95"  # rounded as format rounds
+    assert max(len(line) for line in lines) == 5 + 12 * len(runs)
+    records = metadata["nndl"]["values"]
+    assert [r["tolerance"] for r in records] == [0.01] * 8 + [0.05] * 4
+    assert records[-1] == {"value": 0.955, "shown": "0.95", "tolerance": 0.05, "factor": None}
+
+
+def test_accuracy_table_refuses_a_label_wider_than_its_columns():
+    from nndl.experiments import TrainingRun
+
+    with pytest.raises(ValueError, match="at most 11 characters"):
+        accuracy_table({"batch norm, N = 5": TrainingRun([], [0.1], [0.1])}, lambda *_: 0.01)

@@ -1,5 +1,6 @@
 """The book's figures: a computation graph drawn from a derivation (chapter 4), training curves
-(chapter 7) and panels of values against the weight scale or the layer (chapter 8).
+(chapter 7), panels of values against the weight scale, the layer or the epoch (chapters 8-10)
+and the parts of a block of feature maps that share one mean (chapter 11).
 
 matplotlib (the ``book`` extra) is imported where it is used.
 """
@@ -210,11 +211,54 @@ def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
     return fig
 
 
+# --------------------------------------------------------------------------------------------
+# Shaded grids (chapter 11)
+# --------------------------------------------------------------------------------------------
+
+
+def plot_shaded_grids(grids, column_labels, row_labels):
+    """Grids stacked one above the other, each a table of squares (e.g. images x channels of a
+    block of feature maps), the squares marked in it shaded.
+
+    Inputs:
+    - grids: maps a grid's title to a boolean array of shape (R, C), True where shaded
+    - column_labels: C labels under the columns (e.g. "c=0")
+    - row_labels: R labels left of the rows (e.g. "image 0")
+
+    Returns:
+    - the matplotlib Figure
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    rows, columns = len(row_labels), len(column_labels)
+    fig = Figure(figsize=(6, 2.6 * len(grids)), layout="tight")
+    axes = fig.subplots(len(grids), 1, squeeze=False)[:, 0]
+    for ax, (title, shaded) in zip(axes, grids.items(), strict=True):
+        shaded = np.asarray(shaded, dtype=bool)
+        if shaded.shape != (rows, columns):
+            raise ValueError(
+                f"plot_shaded_grids: grid {title!r} has shape {shaded.shape}, expected "
+                f"({rows}, {columns}) from the row and column labels"
+            )
+        ax.imshow(shaded, cmap="Blues", vmin=0, vmax=1.4)
+        ax.set_xticks(range(columns), column_labels)
+        ax.set_yticks(range(rows), row_labels)
+        ax.set_xticks(np.arange(-0.5, columns), minor=True)
+        ax.set_yticks(np.arange(-0.5, rows), minor=True)
+        ax.grid(which="minor", color="black", linewidth=1)
+        ax.tick_params(which="minor", length=0)
+        ax.set_title(title)
+        _legible(ax)
+    return fig
+
+
 def _legible(ax) -> None:
     """Text sizes that stay readable when a phone shows the figure 400 pixels wide."""
     ax.title.set_fontsize(MIN_FONTSIZE + 2)
     ax.xaxis.label.set_fontsize(MIN_FONTSIZE + 1)
     ax.yaxis.label.set_fontsize(MIN_FONTSIZE + 1)
     ax.tick_params(which="both", labelsize=MIN_FONTSIZE)
-    for text in ax.get_legend().get_texts():
+    legend = ax.get_legend()
+    for text in legend.get_texts() if legend else ():
         text.set_fontsize(MIN_FONTSIZE)

@@ -36,6 +36,37 @@ def node_table(derivation, local_derivatives: bool = True) -> str:
     return _markdown_table(header, rows)
 
 
+def formula_lines(derivation, name: str) -> str:
+    """The closed form of the gradient ``name`` (e.g. ``"dx"``) in LaTeX with each term of its
+    sum on a line of its own, so that a long formula fits the column: a normalization's
+    gradient simplifies to a factor times a sum, written ``dx = factor ( term`` on the first line
+    and the further terms below it. A closed form that is not a factor times one sum is returned
+    on one line, as ``derivation.latex[name]``.
+
+    Inputs:
+    - derivation: a ``derivations`` Derivation with ``closed_forms[name]`` and ``latex[name]``
+    - name: the gradient's name
+
+    Returns:
+    - LaTeX for ``IPython.display.Math`` (an ``aligned`` block)
+    """
+    import sympy as sp
+
+    from derivations import latex
+
+    expression = derivation.closed_forms[name]
+    factors = sp.Mul.make_args(expression)
+    sums = [f for f in factors if isinstance(f, sp.Add)]
+    if len(sums) != 1:
+        return derivation.latex[name]
+    factor = sp.Mul(*[f for f in factors if f is not sums[0]])
+    left = derivation.latex[name].split(" = ", 1)[0]
+    terms = [latex(term) for term in sums[0].as_ordered_terms()]
+    lines = [f"{left} &= {latex(factor)} \\Big( {terms[0]}"]
+    lines += [f"&\\qquad {t if t.startswith('-') else '+ ' + t}" for t in terms[1:]]
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + " \\Big)\n\\end{aligned}"
+
+
 def staged_table(derivation) -> str:
     """The staged gradients of a derivation as a Markdown table, in the order the backward pass
     computes them (from the output back): the gradient's name in the code (``dxhat``) and its

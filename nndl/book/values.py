@@ -185,6 +185,41 @@ def glue(name: str, value) -> None:
     _display({GLUE_PREFIX + "text/plain": repr(value.text)}, metadata)
 
 
+def accuracy_table(runs, tolerance) -> str:
+    """The training and validation accuracy of each run per epoch, as a table of measured
+    values: one row per epoch, two columns (train, val) per run, 6 + 12 characters per run
+    wide. Format it inside ``printed()`` (``print(accuracy_table(...))``) so that nbval compares
+    each accuracy within its tolerance.
+
+    Inputs:
+    - runs: maps a column label (at most 11 characters, e.g. "BN, N = 5") to anything with
+      ``train_acc_history`` and ``val_acc_history`` (a TrainingRun or a Solver)
+    - tolerance: a function of (label, epoch) giving the tolerance of that run's accuracies at
+      that epoch (e.g. tight for the epochs before a chaotic run parts from its trajectory)
+
+    Returns:
+    - the table's text, the accuracies written with ``.2f``
+    """
+    long = [label for label in runs if len(label) > 11]
+    if long:
+        raise ValueError(f"accuracy_table: labels must be at most 11 characters, got {long}")
+    header = f"{'':5}" + "".join(f"{label:>12}" for label in runs)
+    columns = "epoch" + " train   val" * len(runs)
+    lines = [header, columns]
+    epochs = max(len(run.train_acc_history) for run in runs.values())
+    for epoch in range(epochs):
+        cells = []
+        for label, run in runs.items():
+            for history in (run.train_acc_history, run.val_acc_history):
+                if epoch < len(history):
+                    value = measured(history[epoch], ".2f", tolerance=tolerance(label, epoch))
+                    cells.append(f"{value:>6}")
+                else:
+                    cells.append(" " * 6)
+        lines.append(f"{epoch:>5}" + "".join(cells))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def _display(data: dict, metadata: dict) -> None:
     from IPython.display import display
 

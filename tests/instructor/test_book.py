@@ -80,22 +80,7 @@ def test_chapter_is_numbered_like_its_file_and_ends_with_exercises(path):
 
 # Chapters whose figures phase 2 of issue 20 moves into nndl.book.figures (strict: a fixed one
 # fails until it is taken off).
-DRAWN_BY_HAND = {"09_batch_size", "10_layer_norm", "11_images"}
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            id=p.stem,
-            marks=[pytest.mark.xfail(strict=True, reason="phase 2: plt in the chapter")]
-            if p.stem in DRAWN_BY_HAND
-            else [],
-        )
-        for p in CHAPTERS
-    ],
-)
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_figure_is_drawn_by_nndl_book_figures(path):
     """So that its text has the sizes that nndl.book.figures tests (MIN_FONTSIZE) and the
     browser check measures at 400 px."""

@@ -39,50 +39,15 @@ def chapters() -> list[str]:
 
 pytestmark = pytest.mark.slow
 
-# What a reader stumbles on in chapters that phase 2 of issue 20 fixes (their authors' lanes edit
-# them meanwhile): each check is expected to fail there, strictly, so that a fix shows up as a
-# failure until its entry goes. (check, chapter) -> what is wrong.
-KNOWN: dict[tuple[str, str], str] = {
-    ("cut off at 1280", "book/04_backward_graph"): "printed source: show it with source_block",
-    ("cut off at 1280", "book/05_closed_form"): "printed source: show it with source_block",
-    ("cut off at 1280", "book/09_batch_size"): "its accuracy tables are wider than the column",
-    ("cut off at 1280", "book/10_layer_norm"): "its accuracy tables are wider than the column",
-    ("cut off at 1280", "book/11_images"): "the dx formulas of spatial batch and group norm",
-    ("legible figures", "book/09_batch_size"): "Fig. 5 is 10 inches wide",
-    ("legible figures", "book/10_layer_norm"): "Fig. 6 is 10 inches wide",
-    ("legible figures", "book/11_images"): "the figure of the averaged axes",
-    ("boxes", "book/02_forward_train"): "no references",
-    ("boxes", "book/04_backward_graph"): "no references",
-    ("boxes", "book/05_closed_form"): "no references",
-    ("boxes", "book/09_batch_size"): "no question, no In the code, no references",
-    ("boxes", "book/10_layer_norm"): "no question, no In the code, no references",
-    ("boxes", "book/11_images"): "no question, no In the code, no references",
-    ("glue", "book/02_forward_train"): "smallest_var, std_shortfall",
-    ("glue", "book/04_backward_graph"): "largest_error",
-    ("glue", "book/05_closed_form"): "machine_eps, staged_closed_difference",
-    ("glue", "book/09_batch_size"): "the accuracies, spreads and disagreements",
-    ("glue", "book/10_layer_norm"): "the accuracies (0.975 reads 0.97, its table 0.98), spreads",
-    ("glue", "book/11_images"): "sbn_spread, gn_channel_mean",
-}
+
+def by_chapter() -> list:
+    """Every chapter as a parameter."""
+    return [pytest.param(c, id=Path(c).name) for c in chapters()]
 
 
-def _known(check: str, chapter: str) -> list:
-    reason = KNOWN.get((check, chapter))
-    return [pytest.mark.xfail(strict=True, reason=f"phase 2: {reason}")] if reason else []
-
-
-def by_chapter(check: str) -> list:
-    """Every chapter as a parameter, marked when ``check`` is KNOWN to fail there."""
-    return [pytest.param(c, id=Path(c).name, marks=_known(check, c)) for c in chapters()]
-
-
-def by_chapter_and_width(check: str) -> list:
-    """Every (chapter, width), marked when ``check at width`` is KNOWN to fail there."""
-    return [
-        pytest.param(c, w, id=f"{Path(c).name}-{w}", marks=_known(f"{check} at {w}", c))
-        for c in chapters()
-        for w in WIDTHS
-    ]
+def by_chapter_and_width() -> list:
+    """Every (chapter, width) as a parameter."""
+    return [pytest.param(c, w, id=f"{Path(c).name}-{w}") for c in chapters() for w in WIDTHS]
 
 
 class _Tags(HTMLParser):
@@ -324,7 +289,7 @@ def test_the_book_has_figures(rendered):
     assert sum(len(rendered_figures(rendered, c)) for c in chapters()) >= 4
 
 
-@pytest.mark.parametrize("chapter, width", by_chapter_and_width("cut off"))
+@pytest.mark.parametrize("chapter, width", by_chapter_and_width())
 def test_nothing_is_cut_off(rendered, chapter, width):
     result = rendered[chapter, width]
     too_wide = [f["src"] for f in result["figures"] if not f["fits"]]
@@ -343,13 +308,13 @@ def test_tables_fit_their_column_on_a_phone(rendered, chapter):
     assert not wide, f"tables wider than their column at 400 px: {wide}"
 
 
-@pytest.mark.parametrize("chapter, width", by_chapter_and_width("lines"))
+@pytest.mark.parametrize("chapter, width", by_chapter_and_width())
 def test_printed_outputs_keep_their_lines(rendered, chapter, width):
     wrapped = [p for p in rendered[chapter, width]["printed"] if p["shown"] > p["lines"]]
     assert not wrapped, f"outputs wrapped onto more lines than they print at {width} px: {wrapped}"
 
 
-@pytest.mark.parametrize("chapter", by_chapter("legible figures"))
+@pytest.mark.parametrize("chapter", by_chapter())
 def test_the_text_of_every_figure_is_legible_on_a_phone(rendered, chapter):
     """Each figure's smallest text (nndl.book.figures draws none below MIN_FONTSIZE points, and
     the chapters draw their figures with it: test_book.py) as shown 400 pixels wide."""
@@ -367,7 +332,7 @@ def test_the_text_of_every_figure_is_legible_on_a_phone(rendered, chapter):
     assert not small, f"figure text below {LEGIBLE_PX} px at 400 px: {small}"
 
 
-@pytest.mark.parametrize("chapter", by_chapter("boxes"))
+@pytest.mark.parametrize("chapter", by_chapter())
 def test_every_chapter_asks_its_question_shows_its_code_and_lists_its_references(html_dir, chapter):
     html = (html_dir / f"{chapter}.html").read_text()
     titles = re.findall(r'<p class="admonition-title">([^<]*)</p>', html)
@@ -377,7 +342,7 @@ def test_every_chapter_asks_its_question_shows_its_code_and_lists_its_references
     assert not missing, f"the chapter has no {', no '.join(missing)}"
 
 
-@pytest.mark.parametrize("chapter", by_chapter("glue"))
+@pytest.mark.parametrize("chapter", by_chapter())
 def test_the_prose_shows_a_glued_number_as_the_chapter_printed_it(chapter):
     """A glued number reaches the prose as the text its cell formatted (a setting written by
     ``nndl.book.tables.number``, an experiment's value by ``nndl.book.values``), never formatted
