@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from nndl.book.figures import (
+    MIN_FONTSIZE,
     derivation_graph,
     graph_layout,
     plot_computation_graph,
     plot_panels,
     plot_training_curves,
 )
-from nndl.book.tables import node_table, rounded, staged_table
+from nndl.book.tables import node_table, plain_exponent, rounded, significant, staged_table
 from nndl.experiments import TrainingRun
 
 # The batch-norm graph, as derivation_graph makes it from derivations.batchnorm_train().
@@ -157,6 +158,40 @@ def test_rounded_numbers_print_the_same_whatever_the_sign_of_a_tiny_value():
     assert rounded(1.23456, 3) == 1.235
 
 
+def test_rounded_rounds_as_a_format_spec_does_so_print_and_prose_agree():
+    # 0.975 is stored as 0.97499...: format gives 0.97, np.round (which scales first) 0.98.
+    values = [0.975, 0.125, 2.675, -0.015, 97.5 / 100]
+    assert list(rounded(values)) == [float(f"{v:.2f}") for v in values]
+    assert rounded(0.975) == 0.97 and np.round(0.975, 2) == 0.98
+
+
+def all_text(fig):
+    """Every piece of text a figure draws (titles, labels, ticks, legends, annotations)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # places the tick labels
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plot_training_curves({"a": TrainingRun([2.0, 1.0], [0.1, 0.5], [0.1, 0.4])}),
+        lambda: plot_panels(
+            [1e-4, 1e-2, 1.0], {"p": {"a": [1e-9, 1e-3, 1e5]}}, "scale", "log", "log"
+        ),
+        lambda: plot_panels([1, 2, 3], {"p": {"a": [0.12345, 0.5, 0.9]}}, "layer"),
+        lambda: plot_computation_graph(BATCHNORM_GRAPH, {"xhat": "normalised input"}),
+    ],
+    ids=["training curves", "log panels", "linear panels", "graph"],
+)
+def test_no_text_of_a_figure_is_smaller_than_the_smallest_legible_size(draw):
+    texts = all_text(draw())
+    assert texts, "the figure draws no text"
+    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < MIN_FONTSIZE]
+    assert not small, f"text below {MIN_FONTSIZE} points: {small}"
+
+
 def test_staged_table_lists_each_gradient_by_its_code_name_in_the_derivations_order():
     import sympy as sp
 
@@ -207,3 +242,30 @@ def test_listing_joins_settings_with_commas_and_a_conjunction():
     assert listing((5, 10, 50)) == "5, 10 and 50"
     assert listing((5, 1000), "or") == "5 or 1,000"
     assert listing([0.5]) == "0.5"
+
+
+@pytest.mark.parametrize(
+    "value, digits, text",
+    [
+        (0.5712, 2, "0.57"),
+        (9.61, 1, "10"),
+        (5.2e-3, 1, "5e-3"),
+        (9.1e5, 1, "9e5"),
+        (0.1438, 2, "0.14"),
+        (2.0, 3, "2"),
+        (-3.3e-5, 1, "-3e-5"),
+        (float("nan"), 2, "nan"),
+    ],
+)
+def test_significant_writes_a_computed_number_as_a_setting_is_written(value, digits, text):
+    assert significant(value, digits) == text
+
+
+def test_significant_refuses_fewer_than_one_digit():
+    with pytest.raises(ValueError, match="digits must be >= 1"):
+        significant(1.0, 0)
+
+
+def test_plain_exponent_drops_plus_signs_and_padding_only():
+    assert plain_exponent("3e-05 2.0e+05 1e+00 1e-10") == "3e-5 2.0e5 1e0 1e-10"
+    assert plain_exponent("W1 b2 0.97 e-05") == "W1 b2 0.97 e-05"

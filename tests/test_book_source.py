@@ -30,3 +30,10 @@ def test_printed_source_keeps_every_other_line():
     text = printed_source(normalization.normalization_backward)
     for line in ("dxhat = dout * gamma", "return dx, dgamma, dbeta"):
         assert line in text
+
+
+def test_source_block_is_the_printed_source_fenced_as_python():
+    from nndl.book.source import source_block
+
+    block = source_block(layers.batchnorm_backward).data
+    assert block == f"```python\n{printed_source(layers.batchnorm_backward)}\n```"

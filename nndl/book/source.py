@@ -22,3 +22,16 @@ def printed_source(function) -> str:
     """
     lines = inspect.getsource(function).splitlines()
     return "\n".join(line for line in lines if not _PLUMBING.fullmatch(line))
+
+
+def source_block(function):
+    """``printed_source(function)`` as a Python code block to display: the page shows it as code
+    (highlighted, and wrapped at the column's width like every code cell) rather than as printed
+    text, which keeps its lines and would scroll sideways.
+
+    Returns:
+    - an ``IPython.display.Markdown`` of the fenced code block
+    """
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{printed_source(function)}\n```")

@@ -71,13 +71,19 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def rounded(values, decimals: int = 2) -> np.ndarray:
-    """``values`` rounded for printing, without negative zeros.
+    """``values`` rounded for printing, as an f-string or a glue's format spec rounds them, and
+    without negative zeros.
 
     A chapter prints rounded numbers so that its output does not change with the order of a
     floating-point sum (which differs between machines); a tiny negative mean would still print
-    as ``-0.`` on one machine and ``0.`` on another, so zeros lose their sign.
+    as ``-0.`` on one machine and ``0.`` on another, so zeros lose their sign. The rounding is
+    ``format``'s (of the binary value: 0.975 is 0.97499..., so 0.97), not ``np.round``'s (which
+    scales first and gives 0.98), so that a value printed here and glued into the prose with
+    the same number of decimals reads the same.
     """
-    return np.round(np.asarray(values, dtype=float), decimals) + 0.0
+    array = np.asarray(values, dtype=float)
+    text = np.vectorize(lambda v: format(v, f".{decimals}f"), otypes=[object])(array)
+    return text.astype(float) + 0.0
 
 
 def number(value) -> str:
@@ -93,6 +99,25 @@ def number(value) -> str:
     exponent = re.sub(r"\.?0*e\+?(-?)0*(\d)", r"e\1\2", f"{float(value):.15e}")
     exponent = exponent if float(exponent) == value else np.format_float_scientific(value)
     return decimal if len(decimal) <= len(exponent) else exponent
+
+
+def significant(value, digits: int = 2) -> str:
+    """A computed number as a sentence writes it: rounded to ``digits`` significant digits, then
+    written as ``number`` writes a setting: ``0.57``, ``10``, ``5e-3``, ``9e5``.
+
+    For exact mathematics (a derivation, a float64 check), whose round-off cannot reach the
+    digits kept; an experiment's value goes through ``nndl.book.values.measured``.
+    """
+    if not digits >= 1:
+        raise ValueError(f"significant: digits must be >= 1, got {digits!r}")
+    value = float(value)
+    return number(float(f"{value:.{digits - 1}e}")) if np.isfinite(value) else str(value)
+
+
+def plain_exponent(text: str) -> str:
+    """Python's exponent form as ``number`` writes it, without plus sign or zero padding:
+    ``3e-05`` -> ``3e-5``, ``2.0e+05`` -> ``2.0e5``; any other text unchanged."""
+    return re.sub(r"(\d)e\+?(-?)0*(\d)", r"\1e\2\3", text)
 
 
 def listing(values, conjunction: str = "and") -> str:

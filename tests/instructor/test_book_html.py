@@ -3,19 +3,18 @@ figure captioned, nothing cut off, no lab plumbing, citations resolved, the note
 download, nothing fetched from the internet.
 
 The book is built once for the module from the committed chapters with execution switched off,
-so the HTML shows exactly the outputs that nbval checks. Every chapter is then rendered by
-headless Chromium (Debian's ``chromium`` package; CI installs it) at 1280 and 400 pixels wide,
-with a small script that measures the page once MathJax has typeset it; a screenshot of each
-chapter at both widths is written to ``_build/screenshots/`` for a person to look at.
+so the HTML shows exactly the outputs that nbval checks. Every chapter is then rendered by one
+headless Chromium (Debian's ``chromium`` package; CI installs it; ``browser.py`` drives it) at
+1280 and 400 pixels wide, with a small script that measures the page once MathJax has typeset
+it; a screenshot of each chapter at both widths is written to ``_build/screenshots/`` for a
+person to look at.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import yaml
 
 from tests.instructor.book_build import ROOT, build_book
+from tests.instructor.browser import Browser
 
 # Chapter 4 has all three kinds of output: a figure, a table of formulas and displayed math.
 PAGE = Path("book/04_backward_graph.html")
@@ -38,6 +38,51 @@ def chapters() -> list[str]:
 
 
 pytestmark = pytest.mark.slow
+
+# What a reader stumbles on in chapters that phase 2 of issue 20 fixes (their authors' lanes edit
+# them meanwhile): each check is expected to fail there, strictly, so that a fix shows up as a
+# failure until its entry goes. (check, chapter) -> what is wrong.
+KNOWN: dict[tuple[str, str], str] = {
+    ("cut off at 1280", "book/04_backward_graph"): "printed source: show it with source_block",
+    ("cut off at 1280", "book/05_closed_form"): "printed source: show it with source_block",
+    ("cut off at 1280", "book/09_batch_size"): "its accuracy tables are wider than the column",
+    ("cut off at 1280", "book/10_layer_norm"): "its accuracy tables are wider than the column",
+    ("cut off at 1280", "book/11_images"): "the dx formulas of spatial batch and group norm",
+    ("legible figures", "book/09_batch_size"): "Fig. 5 is 10 inches wide",
+    ("legible figures", "book/10_layer_norm"): "Fig. 6 is 10 inches wide",
+    ("legible figures", "book/11_images"): "the figure of the averaged axes",
+    ("boxes", "book/02_forward_train"): "no references",
+    ("boxes", "book/04_backward_graph"): "no references",
+    ("boxes", "book/05_closed_form"): "no references",
+    ("boxes", "book/09_batch_size"): "no question, no In the code, no references",
+    ("boxes", "book/10_layer_norm"): "no question, no In the code, no references",
+    ("boxes", "book/11_images"): "no question, no In the code, no references",
+    ("glue", "book/02_forward_train"): "smallest_var, std_shortfall",
+    ("glue", "book/04_backward_graph"): "largest_error",
+    ("glue", "book/05_closed_form"): "machine_eps, staged_closed_difference",
+    ("glue", "book/09_batch_size"): "the accuracies, spreads and disagreements",
+    ("glue", "book/10_layer_norm"): "the accuracies (0.975 reads 0.97, its table 0.98), spreads",
+    ("glue", "book/11_images"): "sbn_spread, gn_channel_mean",
+}
+
+
+def _known(check: str, chapter: str) -> list:
+    reason = KNOWN.get((check, chapter))
+    return [pytest.mark.xfail(strict=True, reason=f"phase 2: {reason}")] if reason else []
+
+
+def by_chapter(check: str) -> list:
+    """Every chapter as a parameter, marked when ``check`` is KNOWN to fail there."""
+    return [pytest.param(c, id=Path(c).name, marks=_known(check, c)) for c in chapters()]
+
+
+def by_chapter_and_width(check: str) -> list:
+    """Every (chapter, width), marked when ``check at width`` is KNOWN to fail there."""
+    return [
+        pytest.param(c, w, id=f"{Path(c).name}-{w}", marks=_known(f"{check} at {w}", c))
+        for c in chapters()
+        for w in WIDTHS
+    ]
 
 
 class _Tags(HTMLParser):
@@ -88,135 +133,90 @@ def test_page_offers_its_notebook_for_download(html_dir):
         assert (html_dir / PAGE.parent / link).stat().st_size > 0, f"{link} is missing or empty"
 
 
-# Run in the page once MathJax has typeset it; the measurements end up in the dumped DOM.
+# Evaluated in the page once it has loaded; resolves, once MathJax has typeset the page, to the
+# measurements.
 MEASURE = """
-<script>
-window.addEventListener("load", () => {
-  const typeset = window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve();
-  typeset.then(() => {
-    const article = document.querySelector("article") || document.body;
-    const column = article.getBoundingClientRect();
-    const overflowing = [];
-    const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, "
-      + "div.cell_output, .pst-scrollable-table-container";
-    for (const block of article.querySelectorAll(blocks)) {
-      if (block.scrollWidth > block.clientWidth + 1) {
-        overflowing.push({block: block.tagName + "." + block.className,
-          text: block.textContent.trim().slice(0, 80),
-          scrollWidth: block.scrollWidth, clientWidth: block.clientWidth});
-      }
+(async () => {
+  if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+  const article = document.querySelector("article") || document.body;
+  const column = article.getBoundingClientRect();
+  const overflowing = [];
+  // MathJax's display math scrolls inside its own container (overflow-x: auto), so the
+  // container itself is measured too.
+  const blocks = "pre, div.math-wrapper, div.math, .table-wrapper, div.output, "
+    + "div.cell_output, .pst-scrollable-table-container, mjx-container[display='true']";
+  for (const block of article.querySelectorAll(blocks)) {
+    if (block.scrollWidth > block.clientWidth + 1) {
+      overflowing.push({block: block.tagName + "." + block.className,
+        text: block.textContent.trim().slice(0, 80),
+        scrollWidth: block.scrollWidth, clientWidth: block.clientWidth});
     }
-    // A table wider than the block it sits in would scroll sideways (or stick out).
-    const tables = [];
-    for (const table of article.querySelectorAll("table")) {
-      const holder = table.parentElement;
-      tables.push({text: table.textContent.trim().slice(0, 80), width: table.scrollWidth,
-        available: holder.clientWidth,
-        fits: table.scrollWidth <= holder.clientWidth + 1
-          && table.getBoundingClientRect().right <= column.right + 1});
-    }
-    const figures = [];
-    for (const image of article.querySelectorAll("img")) {
-      const box = image.getBoundingClientRect();
-      const figure = image.closest("figure");
-      const caption = figure ? figure.querySelector("figcaption") : null;
-      figures.push({src: image.getAttribute("src"), id: figure ? figure.id : "",
-        caption: caption ? caption.textContent.trim() : "",
-        width: Math.round(box.width), natural_width: image.naturalWidth,
-        fits: box.right <= column.right + 1});
-    }
-    const unresolved = [];
-    for (const link of article.querySelectorAll("a[href^='#']")) {
-      const target = decodeURIComponent(link.getAttribute("href").slice(1));
-      if (target && !document.getElementById(target)) unresolved.push(link.getAttribute("href"));
-    }
-    const result = {
-      formulas: document.querySelectorAll("mjx-container").length,
-      mathjax_errors: document.querySelectorAll("mjx-merror").length,
-      raw_tex: ["\\\\(", "\\\\[", "$\\\\displaystyle"].filter(d => article.textContent.includes(d)),
-      overflowing: overflowing,
-      tables: tables,
-      figures: figures,
-      bibliography: article.querySelectorAll("[role='doc-biblioentry'], div.citation").length,
-      unresolved_links: unresolved,
-      text: article.innerText,
-      height: document.documentElement.scrollHeight,
-      viewport: document.documentElement.clientWidth,
-    };
-    const out = document.createElement("script");
-    out.type = "application/json";
-    out.id = "nndl-measure";
-    out.textContent = JSON.stringify(result);
-    document.body.appendChild(out);
-    window.parent.postMessage(out.textContent, "*");
-  });
-});
-</script>
+  }
+  // A table wider than the block it sits in would scroll sideways (or stick out).
+  const tables = [];
+  for (const table of article.querySelectorAll("table")) {
+    const holder = table.parentElement;
+    tables.push({text: table.textContent.trim().slice(0, 80), width: table.scrollWidth,
+      available: holder.clientWidth,
+      fits: table.scrollWidth <= holder.clientWidth + 1
+        && table.getBoundingClientRect().right <= column.right + 1});
+  }
+  const figures = [];
+  for (const image of article.querySelectorAll("img")) {
+    const box = image.getBoundingClientRect();
+    const figure = image.closest("figure");
+    const caption = figure ? figure.querySelector("figcaption") : null;
+    figures.push({src: image.getAttribute("src"), id: figure ? figure.id : "",
+      caption: caption ? caption.textContent.trim() : "",
+      width: Math.round(box.width), natural_width: image.naturalWidth,
+      fits: box.right <= column.right + 1});
+  }
+  // A printed output keeps its lines: a table wrapped onto more lines than it printed is
+  // unreadable (at 400 px such an output may scroll sideways instead, see _static/nndl.css).
+  const printed = [];
+  for (const pre of article.querySelectorAll("div.cell_output div.highlight-myst-ansi pre")) {
+    const style = getComputedStyle(pre);
+    const lineHeight = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+    const inner = pre.clientHeight - parseFloat(style.paddingTop)
+      - parseFloat(style.paddingBottom);
+    printed.push({text: pre.textContent.trim().slice(0, 80),
+      lines: pre.textContent.replace(/\\n$/, "").split("\\n").length,
+      shown: Math.round(inner / lineHeight)});
+  }
+  const unresolved = [];
+  for (const link of article.querySelectorAll("a[href^='#']")) {
+    const target = decodeURIComponent(link.getAttribute("href").slice(1));
+    if (target && !document.getElementById(target)) unresolved.push(link.getAttribute("href"));
+  }
+  return {
+    formulas: document.querySelectorAll("mjx-container").length,
+    mathjax_errors: document.querySelectorAll("mjx-merror").length,
+    raw_tex: ["\\\\(", "\\\\[", "$\\\\displaystyle"].filter(d => article.textContent.includes(d)),
+    overflowing: overflowing,
+    printed: printed,
+    tables: tables,
+    figures: figures,
+    bibliography: article.querySelectorAll("[role='doc-biblioentry'], div.citation").length,
+    unresolved_links: unresolved,
+    text: article.innerText,
+    height: document.documentElement.scrollHeight,
+    viewport: document.documentElement.clientWidth,
+  };
+})()
 """
 
 
-# Headless Chromium lays a page out at least 500 pixels wide, whatever --window-size says, so
-# each page is shown in a frame of exactly the width wanted, which also sets the width its CSS
-# media queries see; the page's measurements come back to the frame's parent as a message.
-MINIMUM_WINDOW = 500
-FRAME = """<!DOCTYPE html>
-<html><body style="margin: 0">
-<iframe src="{src}" style="border: 0; width: {width}px; height: {height}px"></iframe>
-<script>
-window.addEventListener("message", event => {{
-  const out = document.createElement("script");
-  out.type = "application/json";
-  out.id = "nndl-measure";
-  out.textContent = event.data;
-  document.body.appendChild(out);
-}});
-</script>
-</body></html>
-"""
-
-
-def _browser(width: int, height: int) -> list[str]:
-    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    # Virtual time runs the page's scripts (MathJax included) to completion first.
-    window = f"--window-size={max(width, MINIMUM_WINDOW)},{height}"
-    return [*browser, "--virtual-time-budget=20000", window]
-
-
-def _framed(page: Path, width: int, height: int) -> str:
-    """The URI of a page that shows ``page`` in a frame ``width`` by ``height`` pixels."""
-    frame = page.with_name(f"{page.stem}.frame-{width}.html")
-    frame.write_text(FRAME.format(src=page.name, width=width, height=height))
-    return frame.as_uri()
-
-
-def _render(page: Path, width: int, screenshot: Path) -> dict:
-    """Measure ``page`` at ``width`` pixels and write a screenshot of all of it."""
+def _render(browser: Browser, page: Path, width: int, screenshot: Path) -> dict:
+    """Measure ``page`` at ``width`` pixels and write a screenshot of all of it; the result has
+    the screenshot's size and the spread of its grey levels (0 for a blank page) too."""
+    import numpy as np
     from PIL import Image
 
-    measured = page.with_name(f"{page.stem}.measure-{width}.html")
-    measured.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
-    dom = subprocess.run(
-        [*_browser(width, 1000), "--dump-dom", _framed(measured, width, 1000)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    ).stdout
-    found = re.search(
-        r'<script type="application/json" id="nndl-measure">(.*?)</script>', dom, re.S
-    )
-    assert found, f"{page.name} at {width} px: the measuring script did not finish"
-    result = json.loads(found.group(1))
+    result = browser.render(page, width, MEASURE, screenshot)
     assert result["viewport"] == width, f"{page.name} was laid out {result['viewport']} px wide"
-    height = min(result["height"], 16000)
-    subprocess.run(
-        [*_browser(width, height), f"--screenshot={screenshot}", _framed(page, width, height)],
-        capture_output=True,
-        timeout=180,
-        check=True,
-    )
     with Image.open(screenshot) as image:
-        image.crop((0, 0, width, height)).save(screenshot)
+        result["screenshot_size"] = image.size
+        result["screenshot_spread"] = float(np.asarray(image.convert("L"), dtype=float).std() / 255)
     return result
 
 
@@ -239,17 +239,20 @@ def rendered(chromium, html_dir) -> dict[tuple[str, int], dict]:
     """Every chapter measured at every width: (chapter, width) -> measurements."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     results = {"html_dir": html_dir}
-    # Each (chapter, width) is measured by browsers of its own, from files of its own, in
-    # virtual time: two at a time give the same measurements as one after another.
     pairs = [(chapter, width) for chapter in chapters() for width in WIDTHS]
+
+    def render_all(share: list[tuple[str, int]]) -> None:
+        with Browser(chromium) as browser:
+            for chapter, width in share:
+                screenshot = SCREENSHOTS / f"{Path(chapter).name}-{width}.png"
+                page = html_dir / f"{chapter}.html"
+                results[chapter, width] = _render(browser, page, width, screenshot)
+                results[chapter, width]["screenshot"] = screenshot
+
+    # Two browsers, each rendering every other page: a page's measurements do not depend on
+    # what another browser does at the same time.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        screenshots = {p: SCREENSHOTS / f"{Path(p[0]).name}-{p[1]}.png" for p in pairs}
-        futures = {
-            p: pool.submit(_render, html_dir / f"{p[0]}.html", p[1], screenshots[p]) for p in pairs
-        }
-        for pair, future in futures.items():
-            results[pair] = future.result()
-            results[pair]["screenshot"] = screenshots[pair]
+        list(pool.map(render_all, [pairs[0::2], pairs[1::2]]))
     counts = {
         "chapters": len(chapters()),
         "figures with captions": sum(
@@ -321,8 +324,7 @@ def test_the_book_has_figures(rendered):
     assert sum(len(rendered_figures(rendered, c)) for c in chapters()) >= 4
 
 
-@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("chapter, width", by_chapter_and_width("cut off"))
 def test_nothing_is_cut_off(rendered, chapter, width):
     result = rendered[chapter, width]
     too_wide = [f["src"] for f in result["figures"] if not f["fits"]]
@@ -339,6 +341,63 @@ def test_nothing_is_cut_off(rendered, chapter, width):
 def test_tables_fit_their_column_on_a_phone(rendered, chapter):
     wide = [t for t in rendered[chapter, 400]["tables"] if not t["fits"]]
     assert not wide, f"tables wider than their column at 400 px: {wide}"
+
+
+@pytest.mark.parametrize("chapter, width", by_chapter_and_width("lines"))
+def test_printed_outputs_keep_their_lines(rendered, chapter, width):
+    wrapped = [p for p in rendered[chapter, width]["printed"] if p["shown"] > p["lines"]]
+    assert not wrapped, f"outputs wrapped onto more lines than they print at {width} px: {wrapped}"
+
+
+@pytest.mark.parametrize("chapter", by_chapter("legible figures"))
+def test_the_text_of_every_figure_is_legible_on_a_phone(rendered, chapter):
+    """Each figure's smallest text (nndl.book.figures draws none below MIN_FONTSIZE points, and
+    the chapters draw their figures with it: test_book.py) as shown 400 pixels wide."""
+    from PIL import Image
+
+    from nndl.book.figures import MIN_FONTSIZE
+
+    small = []
+    for figure in rendered[chapter, 400]["figures"]:
+        with Image.open((rendered["html_dir"] / chapter).parent / figure["src"]) as image:
+            dpi = image.info["dpi"][0]
+        size = MIN_FONTSIZE * dpi / 72 * figure["width"] / figure["natural_width"]
+        if size < LEGIBLE_PX:
+            small.append(f"{figure['id'] or figure['src']}: {size:.1f} px")
+    assert not small, f"figure text below {LEGIBLE_PX} px at 400 px: {small}"
+
+
+@pytest.mark.parametrize("chapter", by_chapter("boxes"))
+def test_every_chapter_asks_its_question_shows_its_code_and_lists_its_references(html_dir, chapter):
+    html = (html_dir / f"{chapter}.html").read_text()
+    titles = re.findall(r'<p class="admonition-title">([^<]*)</p>', html)
+    missing = [t for t in ("The question of this chapter", "In the code") if t not in titles]
+    if 'role="doc-biblioentry"' not in html:
+        missing.append("references")
+    assert not missing, f"the chapter has no {', no '.join(missing)}"
+
+
+@pytest.mark.parametrize("chapter", by_chapter("glue"))
+def test_the_prose_shows_a_glued_number_as_the_chapter_printed_it(chapter):
+    """A glued number reaches the prose as the text its cell formatted (a setting written by
+    ``nndl.book.tables.number``, an experiment's value by ``nndl.book.values``), never formatted
+    again there: ``{glue:text}`x:.2f``` rounds 0.975 to 0.97 where the cell's table printed 0.98."""
+    import nbformat
+
+    notebook = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+    glued = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued[name] = output["data"].get("application/papermill.record/text/plain", "")
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    reformatted = [
+        f"{name}:{spec} ({glued.get(name)})"
+        for name, spec in re.findall(r"\{glue:text\}`([\w.]+):([^`]+)`", prose)
+        if not re.fullmatch(r"-?\d+", glued.get(name, ""))
+    ]
+    assert not reformatted, f"the prose formats glued numbers again: {reformatted}"
 
 
 def test_the_computation_graph_is_legible_on_a_phone(rendered):
@@ -367,9 +426,7 @@ def test_citations_resolve_to_the_bibliography(rendered, chapter):
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda c: Path(c).name)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_screenshot_is_not_blank(rendered, chapter, width):
-    from matplotlib.image import imread
-
-    pixels = imread(rendered[chapter, width]["screenshot"])
-    assert pixels.shape[1] >= width - 20, pixels.shape
+    shot = rendered[chapter, width]["screenshot_size"]
+    assert shot[0] >= width - 20, shot
     # A page that failed to render is one flat colour.
-    assert pixels[..., :3].std() > 0.05, "the screenshot is blank"
+    assert rendered[chapter, width]["screenshot_spread"] > 0.05, "the screenshot is blank"
