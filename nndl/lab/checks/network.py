@@ -65,7 +65,9 @@ def _parameters(rng, normalization) -> dict:
         params[f"b{i}"] = rng.choice([-1.0, 1.0], fan_out) * rng.uniform(1, 2, fan_out)
         if normalization and i < len(dims) - 1:
             params[f"gamma{i}"] = rng.uniform(0.2, 0.4, fan_out)
-            params[f"beta{i}"] = rng.choice([-1.0, 1.0], fan_out) * rng.uniform(1, 1.5, fan_out)
+            signs = rng.choice([-1.0, 1.0], fan_out)
+            signs[rng.integers(fan_out)] = 1.0  # a unit that passes: the loss depends on gamma
+            params[f"beta{i}"] = signs * rng.uniform(1, 1.5, fan_out)
     return params
 
 
@@ -150,7 +152,8 @@ def _network(FullyConnectedNet, rng, normalization=None, dropout=0.0):
                 running_var=running[-1][1].copy(),
             )
     if dropout:
-        model.dropout_param["seed"] = 0  # the same mask at every call, for numerical gradients
+        # One mask at every call, for numerical gradients; another mask for another problem.
+        model.dropout_param["seed"] = int(rng.integers(2**31))
     return model, params, running
 
 
