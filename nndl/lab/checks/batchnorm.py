@@ -86,8 +86,17 @@ def _train_output_problems(out, p: _Problem) -> list[str]:
             ),
             "train mode normalises without eps": _normalise(x, mean, var, gamma, beta, eps=0),
             "gamma and beta are swapped": _normalise(x, mean, var, beta, gamma),
-            "train mode uses the running averages instead of the batch statistics": (
+            "train mode normalises with the running averages instead of the batch statistics": (
                 _normalise(x, p.running_mean, p.running_var, gamma, beta)
+            ),
+            "train mode normalises with the running averages (updated with this batch) "
+            "instead of the batch statistics: normalise with the batch's mean and variance, "
+            "update the running averages for test mode": _normalise(
+                x,
+                MOMENTUM * p.running_mean + (1 - MOMENTUM) * p.mean,
+                MOMENTUM * p.running_var + (1 - MOMENTUM) * p.var,
+                gamma,
+                beta,
             ),
             "the statistics are taken over the features (axis 1), not the batch (axis 0)": (
                 _normalise(

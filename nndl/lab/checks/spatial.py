@@ -46,6 +46,12 @@ UNMOVED = (
 )
 
 
+UNMOVED_DOUT = (
+    "reshapes dout to (N·H·W, C) without moving the channels last, so its rows are not those "
+    "of the forward's cache: transpose dout to (N, H, W, C) first, as the forward does x"
+)
+
+
 def _channels_last(a):
     return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
 
@@ -132,11 +138,24 @@ def check_spatial_batchnorm(
     )
     want = {name: value.reshape(-1) if name != "dx" else value for name, value in want.items()}
     scales = {name: v.reshape(-1) if name != "dx" else v for name, v in scales.items()}
+    # The slip of a backward that reshapes dout to (N·H·W, C) without moving the channels
+    # last: its rows are not the rows of the forward's cache.
+    rows, xhat_rows = dout.reshape(-1, C), _channels_last(xhat)
+    dxhat_rows = rows * gamma
+    unmoved_dx = inv_std * (
+        dxhat_rows - dxhat_rows.mean(axis=0) - xhat_rows * (dxhat_rows * xhat_rows).mean(axis=0)
+    )
+    unmoved = {
+        "dx": unmoved_dx.reshape(x.shape),
+        "dgamma": (rows * xhat_rows).sum(axis=0),
+        "dbeta": rows.sum(axis=0),
+    }
     dx_slips = {
         "dx is reshaped from (N·H·W, C) straight to (N, C, H, W): reshape to (N, H, W, C), "
         "then move the channels back with transpose(0, 3, 1, 2)": (
             _channels_last(want["dx"]).reshape(x.shape)
-        )
+        ),
+        UNMOVED_DOUT: unmoved["dx"],
     }
     explain_dx = partial(
         _explain_dx,
@@ -152,6 +171,7 @@ def check_spatial_batchnorm(
             "N, H and W (axes 0, 2, 3)": value.sum(axis=0),
             f"{name} of spatial batch norm is summed over H and W only: sum over "
             "N, H and W (axes 0, 2, 3)": value.sum(axis=(2, 3)),
+            UNMOVED_DOUT: unmoved[name],
         }
         for name, value in (("dgamma", dout * xhat), ("dbeta", dout))
     }
