@@ -99,7 +99,12 @@ def test_the_untouched_copy_scores_0_without_a_traceback(package, tmp_path):
     results, run = run_submission(package, tmp_path, {})
     check_fields(results)
     assert results["score"] == 0
-    assert all("not implemented yet" in t["output"] for t in results["tests"])
+    # each task fails with its own stub, but the batch-norm backward passes, graded on the
+    # student's forward's cache: held back by it
+    for test in results["tests"]:
+        held = test["name"].split()[0] in ("batchnorm_backward", "batchnorm_backward_alt")
+        expected = "graded once batchnorm_forward passes" if held else "not implemented yet"
+        assert expected in test["output"], test
     assert "Traceback" not in run.stdout + run.stderr + json.dumps(results)
 
 
