@@ -13,14 +13,22 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nndl.arguments import seeded_or_global_rng
-from nndl.layers import (
+from nndl.layer_utils import affine_relu_backward, affine_relu_forward  # noqa: F401
+from nndl.layers import (  # noqa: F401 (the layers a student's loss calls, as CS231n's imports *)
     affine_backward,
     affine_forward,
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
     dropout_backward,
     dropout_forward,
+    layernorm_backward,
+    layernorm_backward_alt,
+    layernorm_forward,
     relu_backward,
     relu_forward,
     softmax_loss,
+    svm_loss,
 )
 from nndl.table import NORMALIZATIONS, Layer
 from nndl.validation import (

@@ -55,7 +55,7 @@ from nndl.validation import (
 
 # What ``from nndl.layers import *`` gives: what CS231n's layers.py gives (its layers, and numpy
 # as np) and every layer of the table of layers, its passes and the cache types it names
-# (``nndl.table.exported_names``; tests/test_layers.py holds this list to the table).
+# (``nndl.table.exported_names``; a test of nndl's layers holds this list to the table).
 __all__ = [
     "np",
     "AffineCache",

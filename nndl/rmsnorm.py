@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np  # noqa: F401 (a student's solution region uses it)
+
 from nndl.validation import (
     check_array,
     check_cache,

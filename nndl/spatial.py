@@ -18,6 +18,8 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
+import numpy as np  # noqa: F401 (a student's solution region uses it)
+
 from nndl.batchnorm import (
     batchnorm_backward,
     batchnorm_backward_alt,

@@ -72,7 +72,9 @@ class LabTask:
       (batch norm's tasks write the normalization core too)
     - graded: the functions its check is called with, in the order of the check's parameters
     - check: the grading function (``nndl.lab.checks``), which returns the problems it found
-    - requires: the tasks whose code the solution's functions call: graded once they pass
+
+    A task whose check calls another task's code (spatial batch norm calls batch norm) is graded
+    once that task passes: the lab records the calls while it grades (``nndl.lab.runner``).
     """
 
     name: str
@@ -81,7 +83,6 @@ class LabTask:
     functions: tuple[Function, ...]
     graded: tuple[Function, ...]
     check: Function
-    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ LAYERS: dict[str, Layer] = {
                     4,
                     16,
                     functions=(_core("normalization_backward"), _batchnorm("batchnorm_backward")),
-                    graded=(_batchnorm("batchnorm_backward"),),
+                    graded=_batchnorm("batchnorm_forward", "batchnorm_backward"),
                     check=Function(f"{_checks}.batchnorm", "check_batchnorm_backward"),
                 ),
                 LabTask(
@@ -288,7 +289,7 @@ LAYERS: dict[str, Layer] = {
                         _core("normalization_backward_alt"),
                         _batchnorm("batchnorm_backward_alt"),
                     ),
-                    graded=(_batchnorm("batchnorm_backward_alt"),),
+                    graded=_batchnorm("batchnorm_forward", "batchnorm_backward_alt"),
                     check=Function(f"{_checks}.batchnorm", "check_batchnorm_backward_alt"),
                 ),
             ),
@@ -320,7 +321,6 @@ LAYERS: dict[str, Layer] = {
                         "layernorm_forward", "layernorm_backward", "layernorm_backward_alt"
                     ),
                     check=Function(f"{_checks}.normalization", "check_layernorm"),
-                    requires=("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
                 ),
             ),
         ),  # fmt: skip
@@ -385,7 +385,6 @@ LAYERS: dict[str, Layer] = {
                         "spatial_batchnorm_backward_alt",
                     ),
                     check=Function(f"{_checks}.spatial", "check_spatial_batchnorm"),
-                    requires=("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
                 ),
             ),
         ),  # fmt: skip
@@ -419,7 +418,6 @@ LAYERS: dict[str, Layer] = {
                         "spatial_groupnorm_backward_alt",
                     ),
                     check=Function(f"{_checks}.spatial", "check_spatial_groupnorm"),
-                    requires=("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
                 ),
             ),
         ),  # fmt: skip

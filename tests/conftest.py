@@ -28,9 +28,6 @@ def no_warnings():
         yield
 
 
-_PASSES: dict[str, bool] = {}
-
-
 def pytest_configure(config):
     """One marker per lab task, from the task table (``nndl.lab.tasks``, built from the table of
     layers): ``pytest -m batchnorm_backward`` runs that task's tests."""
@@ -41,22 +38,3 @@ def pytest_configure(config):
         config.addinivalue_line(
             "markers", f"{task.name}: lab task - {files} (chapter {task.chapter})"
         )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item):
-    """A test of a task that calls other tasks' code (fc_net calls the layers) runs once those
-    pass, as ``nndl lab check`` grades it: its verdict is about its own task's code."""
-    from nndl.lab import TASKS, check_task
-    from nndl.lab.tasks import missing_requirements
-
-    def passed(name):
-        if name not in _PASSES:
-            _PASSES[name] = check_task(name).passed
-        return _PASSES[name]
-
-    for marker in item.iter_markers():
-        if marker.name in TASKS:
-            waiting = missing_requirements(TASKS[marker.name], passed)
-            if waiting:
-                pytest.fail(f"{marker.name}: {waiting}", pytrace=False)

@@ -1,8 +1,8 @@
 """The derivations themselves: the building blocks sympy computes, the closed forms it reaches
 for a symbolic batch size N, and their exact verification by brute force for N = 1..6.
 
-These tests need sympy, not nndl: they check the mathematics that nndl is then held to
-(tests/test_witnesses.py).
+These tests need sympy, not nndl: they check the mathematics that nndl is then held to (by the
+witnesses).
 """
 
 import dataclasses

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nndl.lab.checks.compare import Advice
 from nndl.lab.runner import DEFAULT_TIMEOUT
 from nndl.lab.student import STUB_MESSAGE, LabError, fill_solutions, make_student_copy
-from nndl.lab.tasks import TASKS, missing_requirements
+from nndl.lab.tasks import TASKS
 
 __all__ = [
     "TASKS",
@@ -47,13 +48,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TaskResult:
-    """The outcome of one task's check: the problems found (none: the task passes), and what
-    the student's code printed while it was graded (truncated; "" when graded in this
-    process)."""
+    """The outcome of one task's check: the problems found (none: the task passes), what the
+    student's code printed while it was graded (truncated; "" when graded in this process), and
+    advice: remarks on properties the assignment does not ask for (an input written in place, a
+    float32 input turned into float64...), which never fail a task."""
 
     task: str
     problems: tuple[str, ...]
     output: str = ""
+    advice: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -78,6 +81,7 @@ class TaskResult:
             "points": self.points,
             "max_points": TASKS[self.task].points,
             "output": self.output,
+            "advice": list(self.advice),
         }
 
     def line(self, width: int = 24) -> str:
@@ -86,11 +90,13 @@ class TaskResult:
         return f"{self.task:<{width}}{status}"
 
     def lines(self, width: int = 24) -> list[str]:
-        """The task's line, then what the student's code printed, indented under it."""
+        """The task's line, then its advice and what the student's code printed, indented
+        under it."""
+        advice = [f"{'':<{width}}advice: {remark}" for remark in self.advice]
         printed = [f"{'':<{width}}| {line}" for line in self.output.splitlines()]
         if printed:
             printed.insert(0, f"{'':<{width}}your code printed:")
-        return [self.line(width), *printed]
+        return [self.line(width), *advice, *printed]
 
 
 def _not_implemented(task: str, error: NotImplementedError) -> str:
@@ -131,13 +137,13 @@ def _raised(error: BaseException, what: str | None = None) -> str:
     return f"{what} ({where})"
 
 
-def check_task(name: str, *, gate: bool = True, **implementations) -> TaskResult:
-    """Run the check of task ``name`` in this process.
+def check_task(name: str, **implementations) -> TaskResult:
+    """Run the check of task ``name`` in this process, on its own: what the implementations call
+    of other tasks is not waited for (``nndl lab check`` grades each task in a process of its
+    own and holds a task back by the failing tasks it called, ``nndl.lab.runner``).
 
     Inputs:
     - name: a key of ``TASKS``
-    - gate: whether a task that calls other tasks' code (``Task.requires``) waits for them; the
-      runner grades with ``gate=False`` and holds a task back by the calls it records instead
     - implementations: the functions (or class) to grade, by the check's parameter names, e.g.
       ``check_task("batchnorm_backward", batchnorm_backward=my_backward)``; those not given are
       imported from the task's module, so that by default the current code is graded
@@ -148,11 +154,6 @@ def check_task(name: str, *, gate: bool = True, **implementations) -> TaskResult
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; the tasks are: {', '.join(TASKS)}")
     task = TASKS[name]
-    # Graded on its own code only: a task that calls other tasks' code waits for them.
-    if gate and not implementations:
-        waiting = missing_requirements(task, lambda required: check_task(required).passed)
-        if waiting:
-            return TaskResult(name, (waiting,))
     try:
         # Inside the try: a student's module that does not even import is a diagnosis too.
         arguments = {**task.implementations(), **implementations}
@@ -160,19 +161,23 @@ def check_task(name: str, *, gate: bool = True, **implementations) -> TaskResult
         # warnings would only clutter the report.
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            problems = task.check(**arguments)
+            found = task.check(**arguments)
     except NotImplementedError as error:
-        problems = [_not_implemented(name, error)]
+        found = [_not_implemented(name, error)]
     except Exception as error:  # a student's bug of any kind is a diagnosis
-        problems = [_raised(error)]
+        found = [_raised(error)]
     # One slip can show in several outputs (the unbiased variance in out, running_var and the
     # cache): say it once.
-    return TaskResult(name, tuple(dict.fromkeys(problems)))
+    problems = tuple(dict.fromkeys(str(p) for p in found if not isinstance(p, Advice)))
+    advice = tuple(dict.fromkeys(str(p) for p in found if isinstance(p, Advice)))
+    return TaskResult(name, problems, advice=advice)
 
 
 def _markdown_output(result: TaskResult) -> str:
     """A test's output for Gradescope, in Markdown: the verdict, then the student's output."""
     text = "PASS" if result.passed else "FAIL: " + result.diagnosis
+    if result.advice:
+        text += "\n\nAdvice (not graded):\n\n" + "\n".join(f"- {a}" for a in result.advice)
     if result.output:
         fence = "~~~~" if "```" in result.output else "```"
         text += f"\n\nYour code printed:\n\n{fence}\n{result.output}\n{fence}"
@@ -245,7 +250,8 @@ def register_cli(subparsers) -> None:
     check.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object per line and task: task, passed, diagnosis, points, max_points",
+        help="print one JSON object per line and task: task, passed, diagnosis, points, "
+        "max_points, output, advice",
     )
     check.add_argument(
         "--gradescope",
@@ -334,7 +340,7 @@ def _run_check(args) -> int:
         print(f"nndl lab check: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
         return 2
     graded = grade(list(args.tasks or TASKS), timeout=args.timeout, jobs=args.jobs)
-    results = [TaskResult(g.task, g.problems, g.output.text()) for g in graded]
+    results = [TaskResult(g.task, g.problems, g.output.text(), g.advice) for g in graded]
     if args.json:
         print("\n".join(json.dumps(r.record(), ensure_ascii=False) for r in results))
     else:

@@ -37,7 +37,7 @@ pip3 install -e '.[test]'
 
 def submitted_files() -> list[str]:
     """Every file a student edits: the modules of the task table, in its order."""
-    return list(dict.fromkeys(task.path for task in TASKS.values()))
+    return list(dict.fromkeys(path for task in TASKS.values() for path in task.paths))
 
 
 def run_autograder_script(timeout: float = DEFAULT_TIMEOUT) -> str:

@@ -34,12 +34,6 @@ def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
         f"(`{notebooks[task.chapter]}`) | {_functions(task)} | {task.points} |"
         for n, task in enumerate(order, start=1)
     ]
-    waits = [
-        f"`{task.name}` calls the code of {', '.join(f'`{r}`' for r in task.requires)}: it is "
-        f"graded once {'those pass' if len(task.requires) > 1 else 'it passes'}."
-        for task in order
-        if task.requires
-    ]
     total = sum(task.points for task in TASKS.values())
     return "\n".join(
         [
@@ -73,7 +67,12 @@ def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
             "| --- | --- | --- | --- | --- |",
             *rows,
             "",
-            f"The tasks are worth {total} points in all. " + " ".join(waits),
+            f"The tasks are worth {total} points in all. Each task is graded on its own code:",
+            "a task whose code calls another task's functions (spatial batch norm calls",
+            "`batchnorm_forward`; the network calls the layers) is held back only while a task",
+            'it really calls fails ("graded once batchnorm_forward passes"). A file that does',
+            "not even import (a syntax error) fails the tasks whose code is in it, with its file",
+            "and line, and holds back those that call into it; the other tasks are graded.",
             "",
             "## Check your work",
             "",
@@ -84,10 +83,21 @@ def student_readme(titles: dict[int, str], notebooks: dict[int, str]) -> str:
             ".venv/bin/python -m pytest                  # everything, the chapters included",
             "```",
             "",
-            "`nndl lab check TASK` and `pytest -m TASK` give the same verdict. A correct",
-            "solution passes whatever NumPy idiom it is written in. The whole `pytest` passes",
-            "once every task is done (until then, the tests of the tasks not done yet fail with",
-            "their `NotImplementedError`).",
+            "`nndl lab check TASK` and `pytest -m TASK` give the same verdict: the test that",
+            "`pytest -m TASK` runs is `nndl lab check TASK`'s grading itself. A correct solution",
+            "passes whatever NumPy idiom it is written in: the function's body is yours, and so",
+            "is the cache your forward pass returns (a tuple, a dict, a list...); the grader",
+            "calls your own backward pass on your own cache, and judges outputs and gradients",
+            "to the round-off of their dtype (float32 is not a mistake). What the assignment",
+            "does not ask for (your forward pass writing into its input x, a float32 input",
+            "giving a float64 output...) is printed as `advice:` under the task and never fails",
+            "it. A backward pass that writes into the `dout` it is given does fail: the caller's",
+            "gradient changes under it.",
+            "",
+            "Each task is graded in a process of its own with a time limit, so an endless loop",
+            "or `exit()` in your code fails that task only; what your code prints is shown under",
+            "its task. The whole `pytest` passes once every task is done (until then, the tests",
+            "of the tasks not done yet fail with their `NotImplementedError`).",
             "",
             "## Submit",
             "",

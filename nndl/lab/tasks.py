@@ -29,8 +29,6 @@ class Task:
     - check: the grading function; it takes the graded implementations in order and returns the
       list of problems found (empty: passed)
     - points: what the task is worth in an autograder (``nndl lab check --gradescope``)
-    - requires: the tasks whose code this task's solution calls (the network calls the layers):
-      it is graded once they pass, so that its verdict is about its own code
     - graded: the names (in ``module``) of the implementations the check grades, in the order
       of its parameters (default: ``functions``)
     - also: solution regions of the task in other modules, as (module, functions) pairs: batch
@@ -43,7 +41,6 @@ class Task:
     functions: tuple[str, ...]
     check: Callable[..., list[str]]
     points: int
-    requires: tuple[str, ...] = ()
     graded: tuple[str, ...] = ()
     also: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -88,7 +85,6 @@ def _from_table(task: LabTask) -> Task:
         functions=tuple(f.name for f in task.functions if f.module == module),
         check=task.check.resolve(),
         points=task.points,
-        requires=task.requires,
         graded=tuple(f.name for f in task.graded),
         also=tuple((name, tuple(functions)) for name, functions in also.items()),
     )
@@ -102,7 +98,6 @@ _TASKS = [_from_table(task) for layer in LAYERS.values() for task in layer.tasks
         ("FullyConnectedNet.__init__", "FullyConnectedNet.loss"),
         Function("nndl.lab.checks.network", "check_fc_net").resolve(),
         8,
-        ("affine", "relu", "batchnorm_forward", "batchnorm_backward_alt", "dropout", "losses"),
         graded=("FullyConnectedNet",),
     ),
     Task(
@@ -116,18 +111,6 @@ _TASKS = [_from_table(task) for layer in LAYERS.values() for task in layer.tasks
 ]
 # In the order of the book: by chapter, then as the table lists them.
 TASKS: dict[str, Task] = {task.name: task for task in sorted(_TASKS, key=lambda t: t.chapter)}
-
-
-def missing_requirements(task: Task, passed: Callable[[str], bool]) -> str | None:
-    """Why ``task`` cannot be graded yet (``passed(name)``: whether task ``name`` passes), or
-    None when every task it requires passes."""
-    failing = [name for name in task.requires if not passed(name)]
-    if not failing:
-        return None
-    return (
-        f"graded once {', '.join(failing)} pass{'es' if len(failing) == 1 else ''}: "
-        f"{task.name} calls their code (nndl lab check {' '.join(failing)})"
-    )
 
 
 # (module file, function) -> task: which task a solution region belongs to.

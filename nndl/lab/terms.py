@@ -1,21 +1,90 @@
-"""Batch norm's dx split by path of the chain rule, written through dxhat, as the lab grades it.
+"""The derivations the lab's diagnoses are built from, and batch norm's dx split by path of the
+chain rule, written through dxhat, as the lab grades it.
 
-The terms come from ``derivations.terms.split``; the lab fits a wrong dx with them
-(``derivations.check.explain``) to say which path is missing or has the wrong sign.
+The lab grades a right solution with NumPy alone; only a wrong gradient needs a derivation, to
+say which path of the chain rule it lacks. Deriving takes seconds (group norm's, over three
+summed indices, about ten), and every task is graded in a process of its own, so ``derivation``
+keeps each derived record in a file beside the derivations' bytecode (``__pycache__``, which
+git ignores), named after the derivations' sources and sympy's version: a derivation is
+computed once per checkout, and again whenever its sources change.
 """
 
 from __future__ import annotations
 
+import copyreg
 import functools
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from types import MappingProxyType
+
+
+def _mapping_proxy(mapping: dict) -> MappingProxyType:
+    """A read-only mapping again, after pickling (the records hold MappingProxyType fields)."""
+    return MappingProxyType(mapping)
+
+
+def _cache_file(name: str) -> Path:
+    """The file that keeps derivation ``name``: in derivations' ``__pycache__``, named after a
+    hash of the derivations' sources, sympy's version and Python's."""
+    import sympy
+
+    import derivations
+
+    folder = Path(derivations.__file__).parent
+    digest = hashlib.sha256(f"{sympy.__version__} {sys.version_info[:2]}".encode())
+    for source in sorted(folder.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    return folder / "__pycache__" / f"derived-{name}-{digest.hexdigest()[:16]}.pickle"
+
+
+def _store(path: Path, record) -> None:
+    """Write ``record`` to ``path`` atomically; a folder that cannot be written is no error
+    (the next process derives again)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[MappingProxyType] = lambda m: (_mapping_proxy, (dict(m),))
+    try:
+        pickler.dump(record)
+        path.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            file.write(buffer.getvalue())
+        os.replace(temporary, path)
+    except (OSError, pickle.PicklingError):
+        pass
+
+
+@functools.cache
+def derivation(name: str):
+    """The derivation ``name`` of ``derivations.DERIVATIONS`` (e.g. "layernorm"), read from its
+    file when one was written for the current sources, else derived and written."""
+    import derivations
+
+    if name not in derivations.DERIVATIONS:
+        known = ", ".join(derivations.DERIVATIONS)
+        raise ValueError(f"no derivation {name!r}; the derivations are: {known}")
+    path = _cache_file(name)
+    try:
+        with open(path, "rb") as file:
+            return pickle.load(file)
+    except Exception:  # no file yet, or one another version wrote: derive again
+        pass
+    record = derivations.DERIVATIONS[name]()
+    _store(path, record)
+    return record
 
 
 def batchnorm_derivation(mode: str):
     """``derivations.batchnorm_train()`` or ``batchnorm_test()``."""
-    from derivations.batchnorm import batchnorm_test, batchnorm_train
-
     if mode not in ("train", "test"):
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
-    return batchnorm_train() if mode == "train" else batchnorm_test()
+    return derivation(f"batchnorm_{mode}")
 
 
 @functools.cache
@@ -48,11 +117,9 @@ def batchnorm_dx_terms(mode: str, dxhat, xhat, inv_std):
 def loss_dx_terms(loss: str, x, onehot):
     """The terms of a loss's dx (``loss``: "softmax" or "svm") and their values on scores ``x``
     with one-hot labels ``onehot``."""
-    import importlib
-
-    derivation = getattr(importlib.import_module(f"derivations.{loss}"), f"{loss}_loss")()
     from derivations.terms import split
 
-    terms = split(derivation, "dx")
-    values = derivation.evaluate_terms("dx", {"x": x, "y": onehot}, terms)
+    record = derivation(f"{loss}_loss")
+    terms = split(record, "dx")
+    values = record.evaluate_terms("dx", {"x": x, "y": onehot}, terms)
     return terms, [values[term.description] for term in terms]

@@ -134,7 +134,7 @@ def closed_form_with_the_centred_input(dout, cache):
     xc, inv_std, gamma = cache.xc, cache.inv_std, cache.gamma
     N = dout.shape[0]
     dbeta = np.sum(dout, axis=0)
-    dgamma = np.sum(dout * xc, axis=0) * inv_std
+    dgamma = np.sum(dout * xc * inv_std, axis=0)
     if cache.mode == "test":
         return dout * gamma * inv_std, dgamma, dbeta
     dx = (gamma * inv_std / N) * (N * dout - dbeta - xc * inv_std**2 * np.sum(dout * xc, axis=0))

@@ -64,7 +64,7 @@ WRONG = (
         "rmsnorm",
         "rmsnorm_forward",
         rmsnorm_subtracting_the_mean,
-        diagnosis="rmsnorm subtracts each example's mean, which makes it layer norm",
+        diagnosis="rmsnorm_forward subtracts the mean of each example, which makes it layer norm",
     ),
     WrongImplementation(
         "rmsnorm",

@@ -121,20 +121,6 @@ def backward_without_summing_dbeta(dout, cache):
     return _staged(dout, cache, sum_dbeta=False)
 
 
-def alt_backward_ignoring_the_mode(dout, cache):
-    """The closed form of train mode, applied in test mode too."""
-    xhat, inv_std, gamma = cache.xhat, cache.inv_std, cache.gamma
-    N = dout.shape[0]
-    dbeta, dgamma = dout.sum(axis=0), (dout * xhat).sum(axis=0)
-    dx = gamma * inv_std / N * (N * dout - dbeta - xhat * dgamma)
-    return dx, dgamma, dbeta
-
-
-# --------------------------------------------------------------------------------------------
-# Batch-norm forward
-# --------------------------------------------------------------------------------------------
-
-
 def forward_with_momentum_swapped(x, gamma, beta, bn_param):
     """Right, except running_mean = (1 - momentum) * running_mean + momentum * mean."""
     old = bn_param.get("running_mean", np.zeros(x.shape[1]))
@@ -190,14 +176,6 @@ def softmax_without_the_true_class_term(x, y):
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     N = x.shape[0]
     return -log_probs[np.arange(N), y].mean(), np.exp(log_probs) / N
-
-
-def softmax_without_the_max_shift(x, y):
-    probs = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
-    N = x.shape[0]
-    dx = probs.copy()
-    dx[np.arange(N), y] -= 1
-    return -np.log(probs[np.arange(N), y]).mean(), dx / N
 
 
 def svm_without_the_true_class_term(x, y):
@@ -512,13 +490,6 @@ CATALOGUE = (
         "dbeta not summed over the batch",
     ),
     WrongImplementation(
-        "batchnorm_backward_alt",
-        "batchnorm_backward_alt",
-        alt_backward_ignoring_the_mode,
-        "in test mode, dx must not include the path through the mean or the path through the "
-        "variance: the running averages are constants",
-    ),
-    WrongImplementation(
         "batchnorm_forward",
         "batchnorm_forward",
         forward_with_momentum_swapped,
@@ -540,25 +511,19 @@ CATALOGUE = (
         "dropout",
         "dropout_forward",
         dropout_without_rescaling,
-        "dropout does not rescale by 1/(1-p)",
+        "dropout is not inverted",
     ),
     WrongImplementation(
         "dropout",
         "dropout_forward",
         dropout_keeping_with_probability_p,
-        "dropout keeps units with probability p instead of dropping them",
+        "CS231n 2019+ passes the keep probability; here p is the drop probability",
     ),
     WrongImplementation(
         "losses",
         "softmax_loss",
         softmax_without_the_true_class_term,
         "softmax gradient misses the -1 at the true class",
-    ),
-    WrongImplementation(
-        "losses",
-        "softmax_loss",
-        softmax_without_the_max_shift,
-        "softmax_loss overflows for scores of about 1e3",
     ),
     WrongImplementation(
         "losses",

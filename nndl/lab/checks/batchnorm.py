@@ -1,5 +1,8 @@
 """Checks of the batch-norm tasks: the forward pass (chapters 2-3), the staged and the
-closed-form backward (chapters 4-5), each backward graded on the reference forward's cache."""
+closed-form backward (chapters 4-5), each backward graded in train mode on the cache of the
+student's own forward pass (a round trip: what the cache holds is the student's choice), once
+that forward's output is right. The test-mode backward is not graded: the network never calls
+it (CS231n's forward often returns no cache in test mode)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ from nndl.lab.checks.compare import (
     SEED,
     _copies,
     compare,
-    describe_difference,
+    dout_written,
     gradient_problems,
+    input_written,
     matches,
 )
+from nndl.lab.checks.normalization import normalization_gradients
 
 EPS = 1e-2  # large enough that a misplaced eps shows
 MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
@@ -81,8 +86,17 @@ def _train_output_problems(out, p: _Problem) -> list[str]:
             ),
             "train mode normalises without eps": _normalise(x, mean, var, gamma, beta, eps=0),
             "gamma and beta are swapped": _normalise(x, mean, var, beta, gamma),
-            "train mode uses the running averages instead of the batch statistics": (
+            "train mode normalises with the running averages instead of the batch statistics": (
                 _normalise(x, p.running_mean, p.running_var, gamma, beta)
+            ),
+            "train mode normalises with the running averages (updated with this batch) "
+            "instead of the batch statistics: normalise with the batch's mean and variance, "
+            "update the running averages for test mode": _normalise(
+                x,
+                MOMENTUM * p.running_mean + (1 - MOMENTUM) * p.mean,
+                MOMENTUM * p.running_var + (1 - MOMENTUM) * p.var,
+                gamma,
+                beta,
             ),
             "the statistics are taken over the features (axis 1), not the batch (axis 0)": (
                 _normalise(
@@ -114,6 +128,12 @@ def _running_average_problems(bn_param, out, p: _Problem) -> list[str]:
         ),
     ):
         statistic = {"running_mean": "mean", "running_var": "variance"}[key]
+        if np.shape(bn_param.get(key)) == (1, len(old)):
+            problems.append(
+                f"{key} has shape (1, D): bn_param[{key!r}] must keep shape (D,); take the "
+                "batch's statistics without keepdims (x.mean(axis=0))"
+            )
+            continue
         hypotheses = {
             f"the running {statistic} is updated with momentum and 1-momentum swapped": (
                 (1 - MOMENTUM) * old + MOMENTUM * batch
@@ -126,17 +146,6 @@ def _running_average_problems(bn_param, out, p: _Problem) -> list[str]:
             key, bn_param.get(key), MOMENTUM * old + (1 - MOMENTUM) * batch, hypotheses
         )
     return problems
-
-
-def _cache_problems(cache, p: _Problem) -> list[str]:
-    """The cache's inverse standard deviation (the backward passes read it)."""
-    inv_std = getattr(cache, "inv_std", None)
-    return compare(
-        "cache.inv_std",
-        np.reshape(inv_std, -1) if isinstance(inv_std, np.ndarray) else inv_std,  # (D,) or (1, D)
-        (p.var + EPS) ** -0.5,
-        {UNBIASED: (p.unbiased + EPS) ** -0.5},
-    )
 
 
 def _test_mode_problems(batchnorm_forward, p: _Problem) -> list[str]:
@@ -172,108 +181,108 @@ def _test_mode_problems(batchnorm_forward, p: _Problem) -> list[str]:
 
 
 def check_batchnorm_forward(batchnorm_forward) -> list[str]:
-    """Grade the forward pass: train-mode output, running averages and cache, then test mode."""
+    """Grade the forward pass: train-mode output and running averages, then test mode. The
+    cache is the student's: the backward passes read it, and their tasks grade it."""
     p = _problem()
     bn_param = p.bn_param("train")
-    out, cache = batchnorm_forward(*_copies(p.x, p.gamma, p.beta), bn_param)
+    given = p.x.copy()
+    out, _ = batchnorm_forward(given, *_copies(p.gamma, p.beta), bn_param)
     return [
         *_train_output_problems(out, p),
         *_running_average_problems(bn_param, out, p),
-        *_cache_problems(cache, p),
         *_test_mode_problems(batchnorm_forward, p),
+        *input_written("batchnorm_forward", "x", p.x, given),
     ]
 
 
-def _check_batchnorm_backward(backward) -> list[str]:
-    """Grade a batch-norm backward (staged or closed form) in train and test mode.
-
-    The caches come from the reference forward pass (``nndl.lab.reference``), so that only the
-    backward is graded; the right gradients are the closed forms of ``derivations.batchnorm``.
-    """
-    from nndl.lab.reference import batchnorm_reference
-    from nndl.lab.terms import batchnorm_derivation
-
+def _check_batchnorm_backward(name, batchnorm_forward, backward) -> list[str]:
+    """Grade a batch-norm backward (staged or closed form) in train mode on the cache of the
+    student's own forward pass; the right gradients are the closed forms of
+    ``derivations.batchnorm`` (``normalization_gradients``, held to them by the instructor's
+    tests), and a wrong dx is explained by the paths of the derivation."""
     rng = np.random.default_rng(SEED)
     x = _batch(rng, n=6, d=4)
     n, d = x.shape
-    gamma, dout = rng.uniform(0.5, 2, d), rng.standard_normal((n, d))
-    running_mean, running_var = rng.standard_normal(d), rng.uniform(0.5, 2, d)
-    problems = []
-    for mode in ("train", "test"):
-        bn_param = {"mode": mode, "eps": EPS}
-        bn_param.update(running_mean=running_mean, running_var=running_var)
-        _, cache = batchnorm_reference(x, gamma, np.zeros(d), bn_param)
-        xc, xhat, inv_std = cache.xc, cache.xhat, cache.inv_std
-        grads = backward(dout.copy(), cache)
-        derivation = batchnorm_derivation(mode)
-        inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
-        want = derivation.evaluate(derivation.closed_forms, inputs)
-        explain_dx = partial(_explain_dx, want=want["dx"], mode=mode, inputs=inputs)
-        slips = {
-            "dgamma": {
-                "dgamma is summed over the wrong axis (axis 1, the features)": (
-                    np.sum(dout * xhat, axis=1)
-                ),
-                "dgamma is not summed over the batch": dout * xhat,
-                "dgamma lacks the factor xhat (dgamma = sum of dout * xhat)": dout.sum(axis=0),
-                "dgamma uses the centred input xc instead of the normalised input xhat": (
-                    np.sum(dout * xc, axis=0)
-                ),
-            },
-            "dbeta": {
-                "dbeta not summed over the batch": dout,
-                "dbeta is summed over the wrong axis (axis 1, the features)": dout.sum(axis=1),
-                "dbeta averages over the batch instead of summing": dout.mean(axis=0),
-            },
-        }
-        found = gradient_problems(grads, want, explain_dx, slips)
-        # A slip already reported for train mode is not repeated for test mode.
-        prefix = "" if mode == "train" else "in test mode, "
-        problems += [prefix + p for p in found if p not in problems]
-    return problems
+    gamma, beta = rng.uniform(0.5, 2, d), rng.standard_normal(d)
+    dout = rng.standard_normal((n, d))
+    bn_param = {"mode": "train", "eps": EPS, "momentum": MOMENTUM}
+    bn_param.update(running_mean=np.zeros(d), running_var=np.ones(d))
+    out, cache = batchnorm_forward(*_copies(x, gamma, beta), bn_param)
+    inv_std = (x.var(axis=0) + EPS) ** -0.5
+    xhat = (x - x.mean(axis=0)) * inv_std
+    if not matches(out, gamma * xhat + beta):
+        return [
+            f"{name} is graded on the cache of batchnorm_forward, whose train-mode output is "
+            "wrong: make batchnorm_forward pass first (nndl lab check batchnorm_forward)"
+        ]
+    want, scales = normalization_gradients(dout, gamma, xhat, inv_std, (0,))
+    given = dout.copy()
+    grads = backward(given, cache)
+    inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
+    explain_dx = partial(_explain_dx, want=want["dx"], inputs=inputs, scale=scales["dx"])
+    xc = x - x.mean(axis=0)
+    slips = {
+        "dgamma": {
+            "dgamma is summed over the wrong axis (axis 1, the features)": (
+                np.sum(dout * xhat, axis=1)
+            ),
+            "dgamma is not summed over the batch": dout * xhat,
+            "dgamma lacks the factor xhat (dgamma = sum of dout * xhat)": dout.sum(axis=0),
+            "dgamma uses the centred input xc instead of the normalised input xhat": (
+                np.sum(dout * xc, axis=0)
+            ),
+            "dgamma has shape (1, D): sum without keepdims, gamma has shape (D,)": (
+                np.sum(dout * xhat, axis=0, keepdims=True)
+            ),
+        },
+        "dbeta": {
+            "dbeta not summed over the batch": dout,
+            "dbeta is summed over the wrong axis (axis 1, the features)": dout.sum(axis=1),
+            "dbeta averages over the batch instead of summing": dout.mean(axis=0),
+            "dbeta has shape (1, D): sum without keepdims, beta has shape (D,)": (
+                dout.sum(axis=0, keepdims=True)
+            ),
+        },
+    }
+    problems = gradient_problems(grads, want, explain_dx, slips, scales)
+    return problems + dout_written(name, dout, given)
 
 
-def _explain_dx(dx, want, mode, inputs) -> list[str]:
+def _explain_dx(dx, want, inputs, scale) -> list[str]:
     """Diagnose a wrong dx with the terms of the derivation (one per path of the chain rule),
     first with the right upstream gradient dxhat = dout * gamma, then with the slip dxhat = dout.
-    ``inputs`` holds the derivation's inputs: dout, gamma, xhat and inv_std.
-
-    All three train-mode paths are fitted; in test mode only the direct path exists, so the
-    others must have a coefficient of 0.
-    """
+    ``inputs`` holds the derivation's inputs: dout, gamma, xhat and inv_std."""
     from derivations.check import explain
-    from nndl.lab.terms import batchnorm_dx_terms, batchnorm_terms
+    from nndl.lab.terms import batchnorm_dx_terms
 
     dout, gamma, xhat, inv_std = (inputs[name] for name in ("dout", "gamma", "xhat", "inv_std"))
-    present = {term.path for term in batchnorm_terms(mode)}
-    context = "" if mode == "train" else ": the running averages are constants"
-    for dxhat, slip in (
-        (dout * gamma, []),
-        (dout, ["dx uses dout where it needs dxhat = dout * gamma"]),
-    ):
-        terms, values = batchnorm_dx_terms("train", dxhat, xhat, inv_std)
-        expected = [1 if term.path in present else 0 for term in terms]
-        explained = explain("dx", dx, terms, values, expected, context)
-        if explained is not None:
-            return slip + explained[0]
-    if mode == "train":
-        # The closed form's sum of dout taken over the features (axis 1) instead of the batch.
-        n = len(dout)
-        mean_path = -inv_std * (dout * gamma).sum(axis=0) / n
-        over_features = -gamma * inv_std * dout.sum(axis=1, keepdims=True) / n
-        hypotheses = {
-            "dx's path through the mean sums dout over the features (axis 1, keepdims): the "
-            "mean is over the batch (axis 0)": want - mean_path + over_features
-        }
-        return compare("dx", dx, want, hypotheses)
-    return [describe_difference("dx", dx, want)]
+    if np.shape(dx) == np.shape(want):
+        for dxhat, slip in (
+            (dout * gamma, []),
+            (dout, ["dx uses dout where it needs dxhat = dout * gamma"]),
+        ):
+            terms, values = batchnorm_dx_terms("train", dxhat, xhat, inv_std)
+            explained = explain("dx", np.asarray(dx, dtype=np.float64), terms, values)
+            if explained is not None and (explained[0] or slip):
+                return slip + explained[0]
+    # The closed form's sum of dout taken over the features (axis 1) instead of the batch.
+    n = len(dout)
+    mean_path = -inv_std * (dout * gamma).sum(axis=0) / n
+    over_features = -gamma * inv_std * dout.sum(axis=1, keepdims=True) / n
+    hypotheses = {
+        "dx's path through the mean sums dout over the features (axis 1, keepdims): the "
+        "mean is over the batch (axis 0)": want - mean_path + over_features
+    }
+    return compare("dx", dx, want, hypotheses, scale)
 
 
-def check_batchnorm_backward(batchnorm_backward) -> list[str]:
-    """Grade the staged backward (chapter 4)."""
-    return _check_batchnorm_backward(batchnorm_backward)
+def check_batchnorm_backward(batchnorm_forward, batchnorm_backward) -> list[str]:
+    """Grade the staged backward (chapter 4) on the forward's own cache."""
+    return _check_batchnorm_backward("batchnorm_backward", batchnorm_forward, batchnorm_backward)
 
 
-def check_batchnorm_backward_alt(batchnorm_backward_alt) -> list[str]:
+def check_batchnorm_backward_alt(batchnorm_forward, batchnorm_backward_alt) -> list[str]:
     """Grade the closed-form backward (chapter 5): the same checks as the staged one."""
-    return _check_batchnorm_backward(batchnorm_backward_alt)
+    return _check_batchnorm_backward(
+        "batchnorm_backward_alt", batchnorm_forward, batchnorm_backward_alt
+    )

@@ -1,61 +1,106 @@
-"""Checks of the losses task (chapter 6): softmax and SVM, their gradients and softmax's
-stability for large scores."""
+"""Checks of the losses task (chapter 6): softmax and SVM, their gradients, softmax's loss for a
+true class far less likely than the others, and (advice) softmax's stability for huge scores."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from nndl.lab.checks.compare import SEED, compare, matches
+from nndl.lab.checks.compare import SEED, Advice, compare, input_written, matches
+
+CONFIDENT_MISTAKE = 40.0  # how far below the best score the true class of some rows lies
+EPSILON_IN_THE_LOG = (
+    "softmax_loss adds a constant inside the log (np.log(p + 1e-12)): for a true class "
+    f"{CONFIDENT_MISTAKE:g} below the best score, of probability about e^-{CONFIDENT_MISTAKE:g}, "
+    f"the loss is about {CONFIDENT_MISTAKE:g}, not 27.6; compute log-probabilities as shifted - "
+    "log(sum(exp(shifted)))"
+)
 
 
-def _softmax_stability(softmax_loss, x, y) -> list[str]:
-    """Problems of softmax_loss with scores so large that exp overflows and the probabilities of
-    the wrong classes underflow to 0: the loss must still be finite, without warnings."""
-    with np.errstate(over="raise", divide="raise", invalid="raise"):
-        try:
-            loss = softmax_loss(x.copy(), y.copy())[0]
-        except FloatingPointError as error:
-            if "log" in str(error):
-                return [
-                    "softmax_loss takes the log of a probability that underflows to 0 for scores "
-                    "of about 1e3: compute log-probabilities as shifted - log(sum(exp(shifted)))"
-                ]
-            return [
-                "softmax_loss overflows for scores of about 1e3: subtract each row's maximum first"
-            ]
-    return [] if np.isfinite(loss) else ["softmax_loss is not finite for scores of about 1e3"]
+EPSILONS = (1e-15, 1e-12, 1e-10, 1e-8, 1e-7, 1e-6, 1e-5)  # the constants students add in the log
 
 
-def check_losses(svm_loss, softmax_loss) -> list[str]:
-    """Grade both losses on 7 examples of 5 classes, and softmax on very large scores."""
-    rng = np.random.default_rng(SEED)
-    n, c = 7, 5
-    x, y = rng.standard_normal((n, c)), rng.integers(c, size=n)
+def _log_probabilities(x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _softmax_problems(softmax_loss, x, y) -> list[str]:
+    """The loss and dx of softmax_loss on scores ``x`` with labels ``y``."""
+    n, c = x.shape
     rows, onehot = np.arange(n), np.eye(c)[y]
-
-    log_probs = x - x.max(axis=1, keepdims=True)
-    log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
-    probs = np.exp(log_probs)
-    loss, dx = softmax_loss(x.copy(), y.copy())
+    log_probs = _log_probabilities(x)
+    given = x.copy()
+    loss, dx = softmax_loss(given, y.copy())
     problems = compare(
         "softmax loss",
         loss,
         -log_probs[rows, y].mean(),
         {"softmax loss is summed over the batch, not averaged": -log_probs[rows, y].sum()},
     )
+    # log(p + eps) is off by about eps / p: far above round-off for the constants students add.
+    with_eps = [-np.log(np.exp(log_probs[rows, y]) + eps).mean() for eps in EPSILONS]
+    if problems and any(matches(loss, value) for value in with_eps):
+        problems = [EPSILON_IN_THE_LOG]
     slip = {"softmax gradient misses the -1 at the true class": lambda path: "lse" not in path}
-    problems += _loss_dx_problems("softmax", dx, (probs - onehot) / n, x, onehot, slip)
+    problems += _loss_dx_problems("softmax", dx, (np.exp(log_probs) - onehot) / n, x, onehot, slip)
+    return problems + input_written("softmax_loss", "x", x, given)
+
+
+def _softmax_stability(softmax_loss, x, y) -> list[str]:
+    """Advice for a softmax_loss whose loss is not finite for scores of about 1e3 (the
+    probabilities of the wrong classes underflow to 0: a log of a probability is -inf)."""
+    with np.errstate(all="ignore"):
+        loss = softmax_loss(x.copy(), y.copy())[0]
+    if np.isfinite(loss):
+        return []
+    return [
+        Advice(
+            "softmax_loss is not finite for scores of about 1e3 (a probability underflows to "
+            "0 and its log is -inf): compute log-probabilities as shifted - "
+            "log(sum(exp(shifted)))"
+        )
+    ]
+
+
+def _svm_scores(rng, n, c):
+    """Scores and labels whose margins x_j - x_y + 1 all lie at least 0.1 from 0, the kink."""
+    x, y = rng.standard_normal((n, c)), rng.integers(c, size=n)
+    rows = np.arange(n)
+    margins = x - x[rows, y][:, None] + 1
+    near = np.abs(margins) < 0.1
+    near[rows, y] = False
+    x[near] += np.where(margins[near] >= 0, 0.2, -0.2)
+    return x, y
+
+
+def check_losses(svm_loss, softmax_loss) -> list[str]:
+    """Grade both losses on 7 examples of 5 classes; softmax also where two rows' true class
+    lies 40 below their best score, and (advice) on scores of about 1e3."""
+    rng = np.random.default_rng(SEED)
+    n, c = 7, 5
+    x, y = rng.standard_normal((n, c)), rng.integers(c, size=n)
+    problems = _softmax_problems(softmax_loss, x, y)
+    if not problems:
+        confident = x.copy()
+        confident[:2] = confident[:2].max(axis=1, keepdims=True)
+        confident[[0, 1], y[:2]] -= CONFIDENT_MISTAKE
+        found = _softmax_problems(softmax_loss, confident, y)
+        problems += [EPSILON_IN_THE_LOG] if any(not isinstance(p, Advice) for p in found) else []
     problems += _softmax_stability(softmax_loss, 1e3 * x, y)
 
+    x, y = _svm_scores(rng, n, c)
+    rows, onehot = np.arange(n), np.eye(c)[y]
     margins = np.maximum(0, x - x[rows, y][:, None] + 1)
     margins[rows, y] = 0
     positive = (margins > 0).astype(float)
-    loss, dx = svm_loss(x.copy(), y.copy())
+    given = x.copy()
+    loss, dx = svm_loss(given, y.copy())
     problems += compare(
         "svm loss",
         loss,
         margins.sum() / n,
         {"svm loss counts the true class's own margin of 1": margins.sum() / n + 1},
+        scale=(np.abs(x).sum() + margins.size) / n,
     )
     want = (positive - onehot * positive.sum(axis=1, keepdims=True)) / n
     slip = {
@@ -64,7 +109,7 @@ def check_losses(svm_loss, softmax_loss) -> list[str]:
         )
     }
     problems += _loss_dx_problems("svm", dx, want, x, onehot, slip)
-    return problems
+    return problems + input_written("svm_loss", "x", x, given)
 
 
 def _loss_dx_problems(loss, dx, want, x, onehot, slips) -> list[str]:

@@ -12,12 +12,19 @@ from __future__ import annotations
 import numpy as np
 
 from nndl.gradient_check import offset_and_scaled
-from nndl.lab.checks.compare import SEED, _copies, compare
+from nndl.lab.checks.compare import (
+    SEED,
+    _copies,
+    compare,
+    dout_written,
+    input_written,
+    matches,
+)
 
 EPS = 1e-2  # large enough that a misplaced eps shows
 LAYER_NORM = (
-    "rmsnorm subtracts each example's mean, which makes it layer norm: RMSNorm divides x itself "
-    "by its root mean square, sqrt(mean(x**2) + eps)"
+    "rmsnorm_forward subtracts the mean of each example, which makes it layer norm: RMSNorm "
+    "divides x itself by its root mean square, sqrt(mean(x**2) + eps)"
 )
 
 
@@ -29,32 +36,44 @@ def _rms_normalised(x, axis=1, eps=EPS, centred=False, eps_on_rms=False):
     return v / (np.sqrt(ms) + eps) if eps_on_rms else v * (ms + eps) ** -0.5
 
 
-def _dx_problems(dx, want, inputs) -> list[str]:
+def _dx_problems(dx, want, inputs, scale) -> list[str]:
     """A wrong dx diagnosed with the derivation's paths (``derivations.check.explain``)."""
     from derivations.check import explain
-    from derivations.rmsnorm import rmsnorm
+    from nndl.lab.terms import derivation
 
     if np.shape(dx) == np.shape(want):
-        derivation = rmsnorm()
-        terms = [term for term in derivation.terms["dx"] if term.expression != 0]
-        values = derivation.evaluate_terms("dx", inputs, terms)
-        explained = explain("dx", dx, terms, [values[term.description] for term in terms])
+        record = derivation("rmsnorm")
+        terms = [term for term in record.terms["dx"] if term.expression != 0]
+        values = record.evaluate_terms("dx", inputs, terms)
+        got = np.asarray(dx, dtype=np.float64)
+        explained = explain("dx", got, terms, [values[term.description] for term in terms])
         if explained is not None and explained[0]:
             return explained[0]
-    return compare("dx", dx, want)
+    return compare("dx", dx, want, scale=scale)
+
+
+def rmsnorm_gradients(dout, x, gamma, eps=EPS):
+    """The right gradients of RMSNorm over the features (the closed forms of
+    ``derivations.rmsnorm``), and the scale of each: the size of the largest term it sums."""
+    inv_rms = ((x**2).mean(axis=1, keepdims=True) + eps) ** -0.5
+    xhat = x * inv_rms
+    dxhat = dout * gamma
+    dx = inv_rms * (dxhat - xhat * (dxhat * xhat).mean(axis=1, keepdims=True))
+    want = {"dx": dx, "dgamma": (dout * xhat).sum(axis=0)}
+    scales = {"dx": np.abs(dxhat * inv_rms) + np.abs(dx), "dgamma": np.abs(dout * xhat).sum(0)}
+    return want, scales
 
 
 def check_rmsnorm(rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_alt) -> list[str]:
     """Grade RMSNorm: the output (the same in train and test mode), then both backward passes
     on the forward's own cache."""
-    from derivations.rmsnorm import rmsnorm
-
     rng = np.random.default_rng(SEED)
     n, d = 6, 5
     # Each example has its own offset, far from 0, and scale: the mean must not be subtracted.
     x = offset_and_scaled(rng, (n, d), offset=(-3, 3), scale=(0.05, 2), axis=0)
     gamma, dout = rng.uniform(0.5, 2, d), rng.standard_normal((n, d))
-    out, cache = rmsnorm_forward(*_copies(x, gamma), {"eps": EPS})
+    given = x.copy()
+    out, cache = rmsnorm_forward(given, gamma.copy(), {"eps": EPS, "mode": "train"})
     problems = compare(
         "out",
         out,
@@ -71,12 +90,12 @@ def check_rmsnorm(rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_alt) -> li
     )
     if problems:
         return problems  # the backward passes are graded on a right forward's cache
+    problems += input_written("rmsnorm_forward", "x", x, given)
     test_out, _ = rmsnorm_forward(*_copies(x, gamma), {"eps": EPS, "mode": "test"})
-    if not np.array_equal(test_out, out):
+    if not matches(test_out, out):
         problems.append("rmsnorm differs in test mode: it has no running averages")
     inputs = {"dout": dout, "x": x, "gamma": gamma, "eps": EPS}
-    derivation = rmsnorm()
-    want = derivation.evaluate(derivation.closed_forms, inputs)
+    want, scales = rmsnorm_gradients(dout, x, gamma)
     xhat = _rms_normalised(x)
     dgamma_slips = {
         "dgamma of rmsnorm is summed over the features (axis 1): gamma scales a feature, so sum "
@@ -87,14 +106,18 @@ def check_rmsnorm(rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_alt) -> li
         ("rmsnorm_backward", rmsnorm_backward),
         ("rmsnorm_backward_alt", rmsnorm_backward_alt),
     ):
-        dx, dgamma = backward(dout.copy(), cache)
-        found = _dx_problems(dx, want["dx"], inputs) if not _same(dx, want["dx"]) else []
-        found += compare("dgamma", dgamma, want["dgamma"], dgamma_slips)
+        given = dout.copy()
+        grads = backward(given, cache)
+        if not (isinstance(grads, tuple | list) and len(grads) == 2):
+            problems.append(f"{name}: the backward pass must return dx, dgamma")
+            continue
+        dx, dgamma = grads
+        found = (
+            []
+            if matches(dx, want["dx"], scales["dx"])
+            else _dx_problems(dx, want["dx"], inputs, scales["dx"])
+        )
+        found += compare("dgamma", dgamma, want["dgamma"], dgamma_slips, scales["dgamma"])
         problems += [f"{name}: {problem}" for problem in found]
+        problems += dout_written(name, dout, given)
     return problems
-
-
-def _same(got, want) -> bool:
-    from nndl.lab.checks.compare import matches
-
-    return matches(got, want)

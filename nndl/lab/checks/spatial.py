@@ -1,6 +1,7 @@
-"""Checks of the image normalizations (chapter 11): spatial batch norm, in train and test mode,
-and group norm, each graded forward then backward on the forward's own cache, with the helpers
-of ``nndl.lab.checks.normalization``."""
+"""Checks of the image normalizations (chapter 11): spatial batch norm (its forward in train and
+test mode, its backward in train mode: the network never runs a test-mode backward) and group
+norm, each graded forward then backward on the forward's own cache, with the helpers of
+``nndl.lab.checks.normalization``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,22 @@ from functools import partial
 import numpy as np
 
 from nndl.gradient_check import offset_and_scaled
-from nndl.lab.checks.compare import SEED, _copies, backward_problems, compare, matches
-from nndl.lab.checks.normalization import EPS, _explain_dx, _normalised, _output_slips
+from nndl.lab.checks.compare import (
+    SEED,
+    Advice,
+    _copies,
+    backward_problems,
+    compare,
+    input_written,
+    matches,
+)
+from nndl.lab.checks.normalization import (
+    EPS,
+    _explain_dx,
+    _normalised,
+    _output_slips,
+    normalization_gradients,
+)
 
 MOMENTUM = 0.75  # not 0.5, so that momentum and 1 - momentum differ
 
@@ -31,6 +46,12 @@ UNMOVED = (
 )
 
 
+UNMOVED_DOUT = (
+    "reshapes dout to (N·H·W, C) without moving the channels last, so its rows are not those "
+    "of the forward's cache: transpose dout to (N, H, W, C) first, as the forward does x"
+)
+
+
 def _channels_last(a):
     return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
 
@@ -42,7 +63,8 @@ def _spatial_batchnorm_forward_problems(forward, x, gamma, beta, rm, rv):
     per_channel = (slice(None), None, None)
     bn_param = {"mode": "train", "eps": EPS, "momentum": MOMENTUM}
     bn_param.update(running_mean=rm.copy(), running_var=rv.copy())
-    out, cache = forward(*_copies(x, gamma, beta), bn_param)
+    given = x.copy()
+    out, cache = forward(given, *_copies(gamma, beta), bn_param)
     g, b = gamma[per_channel], beta[per_channel]
     problems = compare(
         "train-mode out",
@@ -87,84 +109,77 @@ def _spatial_batchnorm_forward_problems(forward, x, gamma, beta, rm, rv):
             UNMOVED: (gamma * (rows - rm) * (rv + EPS) ** -0.5 + beta).reshape(x.shape),
         },
     )
-    return problems, cache
+    return problems + input_written("spatial_batchnorm_forward", "x", x, given), cache
 
 
 def check_spatial_batchnorm(
     spatial_batchnorm_forward, spatial_batchnorm_backward, spatial_batchnorm_backward_alt
 ) -> list[str]:
-    """Grade spatial batch norm: train and test mode, then both backward passes in both modes
-    on the forward's own caches."""
-    from derivations.spatial import spatial_batchnorm
+    """Grade spatial batch norm: train and test mode, then both backward passes in train mode
+    on the forward's own cache."""
+    from nndl.lab.terms import derivation
 
     rng = np.random.default_rng(SEED)
     x = _images(rng, (3, 4, 2, 3))
     C = x.shape[1]
     gamma, beta, dout = rng.uniform(0.5, 2, C), rng.standard_normal(C), rng.standard_normal(x.shape)
     rm, rv = rng.standard_normal(C), rng.uniform(0.5, 2, C)
-    problems, _ = _spatial_batchnorm_forward_problems(
+    problems, cache = _spatial_batchnorm_forward_problems(
         spatial_batchnorm_forward, x, gamma, beta, rm, rv
     )
-    if problems:
-        return problems
-    derivation = spatial_batchnorm()
+    if [p for p in problems if not isinstance(p, Advice)]:
+        return problems  # the backward passes are graded on a right forward's cache
+    per_channel = (slice(None), None, None)
+    inv_std = (x.var(axis=PER_CHANNEL) + EPS) ** -0.5
+    xhat = (x - x.mean(axis=PER_CHANNEL)[per_channel]) * inv_std[per_channel]
+    inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
+    want, scales = normalization_gradients(
+        dout, gamma[per_channel], xhat, inv_std[per_channel], PER_CHANNEL
+    )
+    want = {name: value.reshape(-1) if name != "dx" else value for name, value in want.items()}
+    scales = {name: v.reshape(-1) if name != "dx" else v for name, v in scales.items()}
+    # The slip of a backward that reshapes dout to (N·H·W, C) without moving the channels
+    # last: its rows are not the rows of the forward's cache.
+    rows, xhat_rows = dout.reshape(-1, C), _channels_last(xhat)
+    dxhat_rows = rows * gamma
+    unmoved_dx = inv_std * (
+        dxhat_rows - dxhat_rows.mean(axis=0) - xhat_rows * (dxhat_rows * xhat_rows).mean(axis=0)
+    )
+    unmoved = {
+        "dx": unmoved_dx.reshape(x.shape),
+        "dgamma": (rows * xhat_rows).sum(axis=0),
+        "dbeta": rows.sum(axis=0),
+    }
+    dx_slips = {
+        "dx is reshaped from (N·H·W, C) straight to (N, C, H, W): reshape to (N, H, W, C), "
+        "then move the channels back with transpose(0, 3, 1, 2)": (
+            _channels_last(want["dx"]).reshape(x.shape)
+        ),
+        UNMOVED_DOUT: unmoved["dx"],
+    }
+    explain_dx = partial(
+        _explain_dx,
+        want=want["dx"],
+        derivation=partial(derivation, "spatial_batchnorm"),
+        inputs=inputs,
+        hypotheses=dx_slips,
+        scale=scales["dx"],
+    )
+    slips = {
+        name: {
+            f"{name} of spatial batch norm is summed over N only (axis 0): sum over "
+            "N, H and W (axes 0, 2, 3)": value.sum(axis=0),
+            f"{name} of spatial batch norm is summed over H and W only: sum over "
+            "N, H and W (axes 0, 2, 3)": value.sum(axis=(2, 3)),
+            UNMOVED_DOUT: unmoved[name],
+        }
+        for name, value in (("dgamma", dout * xhat), ("dbeta", dout))
+    }
     backwards = {
         "spatial_batchnorm_backward": spatial_batchnorm_backward,
         "spatial_batchnorm_backward_alt": spatial_batchnorm_backward_alt,
     }
-    per_channel = (slice(None), None, None)
-    reported = set()
-    for mode in ("train", "test"):
-        bn_param = {"mode": mode, "eps": EPS, "running_mean": rm.copy(), "running_var": rv.copy()}
-        _, cache = spatial_batchnorm_forward(*_copies(x, gamma, beta), bn_param)
-        if mode == "train":
-            mean, var = x.mean(axis=PER_CHANNEL), x.var(axis=PER_CHANNEL)
-        else:
-            mean, var = rm, rv
-        inv_std = (var + EPS) ** -0.5
-        xhat = (x - mean[per_channel]) * inv_std[per_channel]
-        inputs = {"dout": dout, "gamma": gamma, "xhat": xhat, "inv_std": inv_std}
-        want = derivation.evaluate(derivation.closed_forms, inputs)
-        if mode == "test":  # the running averages are constants: the direct path only
-            want["dx"] = dout * (gamma * inv_std)[per_channel]
-        expected = None if mode == "train" else [1, 0, 0]
-        context = "" if mode == "train" else ": the running averages are constants"
-        dx_slips = {
-            "dx is reshaped from (N·H·W, C) straight to (N, C, H, W): reshape to (N, H, W, C), "
-            "then move the channels back with transpose(0, 3, 1, 2)": (
-                _channels_last(want["dx"]).reshape(x.shape)
-            )
-        }
-        explain_dx = partial(
-            _explain_dx,
-            want=want["dx"],
-            derivation=derivation,
-            inputs=inputs,
-            expected=expected,
-            context=context,
-            hypotheses=dx_slips,
-        )
-        slips = {
-            name: {
-                f"{name} of spatial batch norm is summed over N only (axis 0): sum over "
-                "N, H and W (axes 0, 2, 3)": value.sum(axis=0),
-                f"{name} of spatial batch norm is summed over H and W only: sum over "
-                "N, H and W (axes 0, 2, 3)": value.sum(axis=(2, 3)),
-            }
-            for name, value in (("dgamma", dout * xhat), ("dbeta", dout))
-        }
-        found = backward_problems(backwards, dout, cache, want, explain_dx, slips)
-        # A slip already reported for train mode is not repeated for test mode.
-        found = [f for f in found if f not in reported]
-        reported.update(found)
-        problems += [f if mode == "train" else _in_test_mode(f) for f in found]
-    return problems
-
-
-def _in_test_mode(problem: str) -> str:
-    """The problem "function: what" as "function: in test mode, what"."""
-    function, _, rest = problem.partition(": ")
-    return f"{function}: in test mode, {rest}"
+    return problems + backward_problems(backwards, dout, cache, want, explain_dx, slips, scales)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,7 +206,7 @@ def check_spatial_groupnorm(
 ) -> list[str]:
     """Grade group norm: the output (the same in train and test mode), then the staged and
     the closed-form backward on the forward's own cache."""
-    from derivations.spatial import spatial_groupnorm
+    from nndl.lab.terms import derivation
 
     rng = np.random.default_rng(SEED)
     x = _images(rng, (2, 6, 2, 3))
@@ -199,7 +214,10 @@ def check_spatial_groupnorm(
     gamma, beta = rng.uniform(0.5, 2, (1, C, 1, 1)), rng.standard_normal((1, C, 1, 1))
     dout = rng.standard_normal(x.shape)
     xhat = _normalised(x, GROUP_AXES, _grouped)
-    out, cache = spatial_groupnorm_forward(*_copies(x, gamma, beta), GROUPS, {"eps": EPS})
+    given = x.copy()
+    out, cache = spatial_groupnorm_forward(
+        given, *_copies(gamma, beta), GROUPS, {"eps": EPS, "mode": "train"}
+    )
     problems = compare(
         "out",
         out,
@@ -222,6 +240,7 @@ def check_spatial_groupnorm(
     )
     if problems:
         return problems  # the backward passes are graded on a right forward's cache
+    problems += input_written("spatial_groupnorm_forward", "x", x, given)
     test_out, _ = spatial_groupnorm_forward(
         *_copies(x, gamma, beta), GROUPS, {"eps": EPS, "mode": "test"}
     )
@@ -229,24 +248,35 @@ def check_spatial_groupnorm(
         problems.append(
             "group norm differs in test mode: it has no running averages, so both modes are alike"
         )
-    derivation = spatial_groupnorm()
-    inv_std = (_grouped(x).var(axis=GROUP_AXES) + EPS) ** -0.5  # (N, G)
+    inv_std = (_grouped(x).var(axis=GROUP_AXES, keepdims=True) + EPS) ** -0.5  # (N, G, 1, 1, 1)
     inputs = {
         "dout": _grouped(dout),
         "gamma": gamma.reshape(GROUPS, -1),
         "xhat": _grouped(xhat),
-        "inv_std": inv_std,
+        "inv_std": inv_std.reshape(inv_std.shape[:2]),
     }
+    grouped, scales = normalization_gradients(
+        _grouped(dout), _grouped(gamma), _grouped(xhat), inv_std, GROUP_AXES
+    )
     want = {
         name: value.reshape(x.shape if name == "dx" else gamma.shape)
-        for name, value in derivation.evaluate(derivation.closed_forms, inputs).items()
+        for name, value in grouped.items()
+    }
+    scales = {
+        name: value.reshape(x.shape if name == "dx" else gamma.shape)
+        for name, value in scales.items()
     }
     backwards = {
         "spatial_groupnorm_backward": spatial_groupnorm_backward,
         "spatial_groupnorm_backward_alt": spatial_groupnorm_backward_alt,
     }
     explain_dx = partial(
-        _explain_dx, want=want["dx"], derivation=derivation, inputs=inputs, layout=_grouped
+        _explain_dx,
+        want=want["dx"],
+        derivation=partial(derivation, "spatial_groupnorm"),
+        inputs=inputs,
+        layout=_grouped,
+        scale=scales["dx"],
     )
     slips = {
         name: {
@@ -260,4 +290,4 @@ def check_spatial_groupnorm(
         }
         for name, value in (("dgamma", dout * xhat), ("dbeta", dout))
     }
-    return problems + backward_problems(backwards, dout, cache, want, explain_dx, slips)
+    return problems + backward_problems(backwards, dout, cache, want, explain_dx, slips, scales)

@@ -134,7 +134,7 @@ def rmsnorm_forward_centring_x(x, gamma, rms_param):
 
 @wrong(
     "rmsnorm_backward",
-    diagnosis="rmsnorm_backward: dx lacks the path through the root mean square",
+    diagnosis="rmsnorm_backward: dx lacks the path through the mean square",
     mistake="dx = dxhat / rms: treats the root mean square as a constant",
     idioms=("whole function", "tuple cache"),
     follows=("0809zheng/CS231n-assignment2019",),

@@ -94,7 +94,7 @@ def spatial_batchnorm_forward_shape_by_index(x, gamma, beta, bn_param):
 
 @wrong(
     "spatial_batchnorm_backward",
-    diagnosis="spatial_batchnorm_backward reshapes dout to (N·H·W, C) without moving the "
+    diagnosis="spatial_batchnorm_backward: reshapes dout to (N·H·W, C) without moving the "
     "channels last",
     mistake="the forward moves the channels last; the backward reshapes dout straight to "
     "(N*H*W, C), so its rows do not match the cache's",
