@@ -12,6 +12,7 @@ from nndl.book.figures import (
     derivation_graph,
     graph_layout,
     plot_computation_graph,
+    plot_curves,
     plot_panels,
     plot_training_curves,
 )
@@ -269,3 +270,16 @@ def test_significant_refuses_fewer_than_one_digit():
 def test_plain_exponent_drops_plus_signs_and_padding_only():
     assert plain_exponent("3e-05 2.0e+05 1e+00 1e-10") == "3e-5 2.0e5 1e0 1e-10"
     assert plain_exponent("W1 b2 0.97 e-05") == "W1 b2 0.97 e-05"
+
+
+def test_plot_curves_draws_each_line_against_its_own_x():
+    fig = plot_curves(
+        {"a": ([1.0, 0.1], [0.2, 0.1]), "b": ([1.0, 0.5, 0.05], [0.3, 0.2, 0.1])},
+        xlabel="loss",
+        ylabel="gap",
+        title="gap",
+        xscale="log",
+    )
+    (ax,) = fig.axes
+    assert [len(line.get_xdata()) for line in ax.lines] == [2, 3]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "gap"

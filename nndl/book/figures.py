@@ -218,3 +218,27 @@ def _legible(ax) -> None:
     ax.tick_params(which="both", labelsize=MIN_FONTSIZE)
     for text in ax.get_legend().get_texts():
         text.set_fontsize(MIN_FONTSIZE)
+
+
+def plot_curves(curves, xlabel, ylabel, title, xscale="linear", yscale="linear"):
+    """One panel with one line per label, each against its own horizontal values (runs of
+    different lengths, or a quantity plotted against another).
+
+    Inputs:
+    - curves: maps a line's label (e.g. "batch norm") to a pair (x, y) of equal lengths
+    - xlabel, ylabel, title: the axes' labels and the panel's title
+    - xscale, yscale: "linear" or "log"
+
+    Returns:
+    - the matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), layout="tight")
+    ax = fig.subplots()
+    for label, (x, y) in curves.items():
+        ax.plot(x, y, "-o", markersize=4, label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xscale=xscale, yscale=yscale)
+    ax.legend()
+    _legible(ax)
+    return fig
