@@ -72,14 +72,11 @@ def he_network(input_dim: int, hidden_dims: Sequence[int], batchnorm: bool, seed
         input_dim=input_dim,
         num_classes=10,
         normalization="batchnorm" if batchnorm else None,
-        weight_scale=1.0,
+        weight_scale="he",
         dtype=np.float64,
         seed=seed,
         **options,
     )
-    for i in range(1, model.num_layers + 1):
-        W = model.params[f"W{i}"]
-        model.params[f"W{i}"] = W * math.sqrt(2.0 / W.shape[0])
     return model
 
 

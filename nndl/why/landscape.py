@@ -17,7 +17,6 @@ variance.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,13 +66,13 @@ def along_gradient(model, X, y, steps, unit: bool = False) -> Probe:
     """Move ``model``'s parameters from w to w' = w - s g (or, with ``unit``, w - s g / ||g||,
     a distance s) for each s in ``steps``, with g the gradient of the loss on (X, y), and
     measure the loss and the gradient at each w'. Batch norm uses the batch's own statistics
-    (train mode); the parameters and the running averages are left as they were.
+    (``FullyConnectedNet.batch_loss``: the running averages are left untouched); the parameters
+    are put back afterwards.
     """
     saved_params = {name: value.copy() for name, value in model.params.items()}
-    saved_bn = copy.deepcopy(model.bn_params)
     names = list(saved_params)
     with np.errstate(all="ignore"):
-        loss, grads = model.loss(X, y)
+        loss, grads = model.batch_loss(X, y)
         g = flat(grads, names)
         norm = float(np.linalg.norm(g))
         direction = {n: grads[n] / norm for n in names} if unit else grads
@@ -81,14 +80,13 @@ def along_gradient(model, X, y, steps, unit: bool = False) -> Probe:
         for s in steps:
             for n in names:
                 model.params[n] = saved_params[n] - s * direction[n]
-            moved_loss, moved_grads = model.loss(X, y)
+            moved_loss, moved_grads = model.batch_loss(X, y)
             change = float(np.linalg.norm(flat(moved_grads, names) - g))
             distance = s if unit else s * norm
             losses.append(float(moved_loss))
             changes.append(change)
             betas.append(change / distance)
     model.params = saved_params
-    model.bn_params = saved_bn
     losses = np.array(losses)
     return Probe(
         loss=float(loss),

@@ -6,7 +6,10 @@ narrow it. And Frankle et al.'s (2021): train only batch norm's gamma and beta, 
 frozen at its random initialisation, against as many randomly chosen weights trained instead.
 Both train with Adam (``nndl.optim.adam``) in a plain loop over ``FullyConnectedNet.loss``: a
 parameter left out of the trainable set is never updated, and a weight outside a mask gets a
-zero gradient, so Adam's moments stay zero and it never moves.
+zero gradient, so Adam's moments stay zero and it never moves. (``Solver(trainable=...)`` can
+train a subset too, but it evaluates sampled accuracies every epoch and ends on the parameters
+of the best validation accuracy; these experiments need the full training loss after every
+epoch, a stop at a target loss and the final parameters.)
 """
 
 from __future__ import annotations
