@@ -95,7 +95,7 @@ def train_gap(
     name: str,
     *,
     hidden_dims: Sequence[int] = (100,) * 3,
-    num_epochs: int = 40,
+    num_epochs: int = 150,
     stop_below: float | None = 0.05,
     batch_size: int = 50,
     learning_rate: float = 1e-3,
