@@ -164,6 +164,7 @@ def test_plot_percentile_bands_draws_the_accuracies_then_one_band_per_network():
     assert baseline.get_title() == "baseline" and batchnorm.get_title() == "batch norm"
     np.testing.assert_array_equal(baseline.lines[0].get_ydata(), [0, 0, 1])  # the medians
     assert len(baseline.collections) == 1  # the 15-85 band
+    assert baseline.get_ylim() == batchnorm.get_ylim()  # one scale for the bands
 
 
 def test_rounded_numbers_print_the_same_whatever_the_sign_of_a_tiny_value():

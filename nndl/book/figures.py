@@ -224,7 +224,8 @@ def plot_percentile_bands(steps, accuracy, percentiles, ylabel="input of one uni
     - ylabel: the percentile panels' vertical label
 
     Returns:
-    - the matplotlib Figure, 1 + len(percentiles) panels stacked
+    - the matplotlib Figure, 1 + len(percentiles) panels stacked, the percentile panels on one
+      vertical scale
     """
     import numpy as np
     from matplotlib.figure import Figure
@@ -243,6 +244,11 @@ def plot_percentile_bands(steps, accuracy, percentiles, ylabel="input of one uni
         ax.set(title=label, xlabel="training step", ylabel=ylabel)
         ax.legend(loc="best")
         _legible(ax)
+    # One vertical scale for the percentile panels, so that their spreads compare at a glance.
+    low = min(ax.get_ylim()[0] for ax in axes[1:])
+    high = max(ax.get_ylim()[1] for ax in axes[1:])
+    for ax in axes[1:]:
+        ax.set_ylim(low, high)
     return fig
 
 
