@@ -14,6 +14,7 @@ from nndl.book.figures import (
     plot_computation_graph,
     plot_curves,
     plot_panels,
+    plot_percentile_bands,
     plot_training_curves,
 )
 from nndl.book.tables import node_table, plain_exponent, rounded, significant, staged_table
@@ -153,6 +154,20 @@ def test_plot_panels_draws_each_panel_against_x_with_its_own_scale():
     assert len(loss.lines) == 2 and loss.get_xlabel() == "scale"
 
 
+def test_plot_percentile_bands_draws_the_accuracies_then_one_band_per_network():
+    steps = np.array([0, 100, 200])
+    bands = {"baseline": [[-1, 0, 1], [-2, 0, 2], [-3, 1, 3]], "batch norm": np.zeros((3, 3))}
+    fig = plot_percentile_bands(
+        steps, {"baseline": [0.1, 0.5, 0.9], "batch norm": [0.2] * 3}, bands
+    )
+    accuracy, baseline, batchnorm = fig.axes
+    assert [line.get_label() for line in accuracy.lines] == ["baseline", "batch norm"]
+    assert baseline.get_title() == "baseline" and batchnorm.get_title() == "batch norm"
+    np.testing.assert_array_equal(baseline.lines[0].get_ydata(), [0, 0, 1])  # the medians
+    assert len(baseline.collections) == 1  # the 15-85 band
+    assert baseline.get_ylim() == batchnorm.get_ylim()  # one scale for the bands
+
+
 def test_rounded_numbers_print_the_same_whatever_the_sign_of_a_tiny_value():
     assert str(rounded([-1e-17, 1e-17, -0.004])) == str(rounded([1e-17, -1e-17, 0.004]))
     assert str(rounded([-0.004])) == "[0.]"
@@ -183,8 +198,9 @@ def all_text(fig):
         ),
         lambda: plot_panels([1, 2, 3], {"p": {"a": [0.12345, 0.5, 0.9]}}, "layer"),
         lambda: plot_computation_graph(BATCHNORM_GRAPH, {"xhat": "normalised input"}),
+        lambda: plot_percentile_bands([0, 1], {"a": [0.1, 0.2]}, {"a": [[-1, 0, 1], [-2, 0, 2]]}),
     ],
-    ids=["training curves", "log panels", "linear panels", "graph"],
+    ids=["training curves", "log panels", "linear panels", "graph", "percentile bands"],
 )
 def test_no_text_of_a_figure_is_smaller_than_the_smallest_legible_size(draw):
     texts = all_text(draw())

@@ -1,5 +1,6 @@
 """The book's figures: a computation graph drawn from a derivation (chapter 4), training curves
-(chapter 7) and panels of values against the weight scale or the layer (chapter 8).
+(chapter 7), panels of values against the weight scale or the layer (chapter 8) and percentile
+bands over training (chapters 12 and 13).
 
 matplotlib (the ``book`` extra) is imported where it is used.
 """
@@ -207,6 +208,47 @@ def plot_panels(x, panels, xlabel, xscale="linear", yscale="linear"):
         ax.set(title=title, xlabel=xlabel, xscale=xscale, yscale=yscales.get(title, "linear"))
         ax.legend()
         _legible(ax)
+    return fig
+
+
+def plot_percentile_bands(steps, accuracy, percentiles, ylabel="input of one unit"):
+    """Ioffe & Szegedy's (2015) Figure 1 for any number of networks: the test accuracy of each
+    against the training steps, then one panel per network with the 15th, 50th and 85th
+    percentiles of one unit's input over the same steps.
+
+    Inputs:
+    - steps: the training steps of the records, shape (T,)
+    - accuracy: maps a network's label to its T test accuracies
+    - percentiles: maps a network's label to an array (T, 3): the 15th, 50th and 85th
+      percentiles at each record
+    - ylabel: the percentile panels' vertical label
+
+    Returns:
+    - the matplotlib Figure, 1 + len(percentiles) panels stacked, the percentile panels on one
+      vertical scale
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3 * (1 + len(percentiles))), layout="tight")
+    axes = fig.subplots(1 + len(percentiles), 1, squeeze=False)[:, 0]
+    for label, values in accuracy.items():
+        axes[0].plot(steps, values, "-", label=label)
+    axes[0].set(title="Test accuracy", xlabel="training step")
+    axes[0].legend(loc="lower right")
+    _legible(axes[0])
+    for ax, (label, values) in zip(axes[1:], percentiles.items(), strict=True):
+        values = np.asarray(values)
+        ax.fill_between(steps, values[:, 0], values[:, 2], alpha=0.3, label="15th to 85th")
+        ax.plot(steps, values[:, 1], "-", label="median")
+        ax.set(title=label, xlabel="training step", ylabel=ylabel)
+        ax.legend(loc="best")
+        _legible(ax)
+    # One vertical scale for the percentile panels, so that their spreads compare at a glance.
+    low = min(ax.get_ylim()[0] for ax in axes[1:])
+    high = max(ax.get_ylim()[1] for ax in axes[1:])
+    for ax in axes[1:]:
+        ax.set_ylim(low, high)
     return fig
 
 
