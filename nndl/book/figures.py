@@ -1,6 +1,6 @@
 """The book's figures: a computation graph drawn from a derivation (chapter 4), training curves
-(chapter 7), panels of values against the weight scale or the layer (chapter 8) and percentile
-bands over training (chapters 12 and 13).
+(chapter 7), panels of values against the weight scale or the layer (chapter 8), percentile
+bands over training (chapters 12 and 13) and curves each against its own values (chapter 15).
 
 matplotlib (the ``book`` extra) is imported where it is used.
 """
