@@ -111,6 +111,7 @@ class TrainingRun:
     val_acc_history: list[float] = field(default_factory=list)
     iterations_per_epoch: int = 1
     status: str = "finished"  # or "diverged": the loss stopped being finite
+    probes: list = field(default_factory=list)  # (iteration, result) of a probe, if one ran
 
     @property
     def best_val_acc(self) -> float:
@@ -131,6 +132,24 @@ class TrainingRun:
         return float(np.mean(self.loss_history[-self.iterations_per_epoch :]))
 
 
+# train_network's and train_model's keyword options for experiments, with their defaults (the
+# defaults train as chapters 7 and 8 do: Adam, epochs, ReLU, every parameter).
+TRAINING_OPTIONS = {
+    "update_rule": "adam",
+    "num_iterations": None,
+    "activation": "relu",
+    "dropout": None,
+    "reg": 0.0,
+    "trainable": None,
+    "probe": None,
+    "probe_every": 1,
+    "on_step": None,
+    "input_scale": None,
+    "num_train_samples": 1000,
+    "num_val_samples": None,
+}
+
+
 def train_network(
     data: Mapping[str, np.ndarray],
     hidden_dims: Sequence[int],
@@ -143,6 +162,7 @@ def train_network(
     seed: int = 0,
     dtype=np.float64,
     normalization: str | None = None,
+    **options,
 ) -> TrainingRun:
     """Train a ``FullyConnectedNet`` with Adam and return its histories.
 
@@ -166,6 +186,22 @@ def train_network(
     - dtype: the network's floating dtype (``FullyConnectedNet``'s ``dtype``)
     - normalization: None, "batchnorm" or "layernorm" (``FullyConnectedNet``'s current
       spelling); "layernorm" with use_batchnorm False, and an error if the two disagree
+    - options: the experiments' options, all keyword-only (see ``TRAINING_OPTIONS``):
+      - update_rule: the Solver's rule, "adam" (default), "sgd" (plain: w -= learning_rate *
+        dw), "sgd_momentum" or "rmsprop"
+      - num_iterations: train this many iterations instead of num_epochs epochs
+      - activation: the hidden layers', "relu" (default) or "sigmoid"
+      - dropout, reg: the network's drop probability and L2 strength (default 0)
+      - trainable: the parameters to train (the Solver's ``trainable``; default all)
+      - probe, probe_every: a function called every probe_every iterations with the model and
+        the iteration's minibatch (the Solver's); its results go to ``TrainingRun.probes``
+      - on_step: a function called before every iteration (the Solver's), e.g.
+        ``nndl.why.shift.NoiseRedraw`` to redraw a noisy batch norm's noise
+      - input_scale: a positive number the images (X_train, X_val) are multiplied by before
+        training, e.g. one over the training pixels' standard deviation; a probe's own data
+        is the caller's to scale
+      - num_train_samples, num_val_samples: how many examples the Solver's accuracy checks
+        use (default 1000 and all)
 
     Returns:
     - a TrainingRun
@@ -173,7 +209,7 @@ def train_network(
     _, solver = train_model(
         data, hidden_dims, weight_scale, use_batchnorm, num_epochs=num_epochs,
         batch_size=batch_size, learning_rate=learning_rate, seed=seed, dtype=dtype,
-        normalization=normalization,
+        normalization=normalization, **options,
     )  # fmt: skip
     return TrainingRun(
         loss_history=[float(v) for v in solver.loss_history],
@@ -181,6 +217,7 @@ def train_network(
         val_acc_history=[float(v) for v in solver.val_acc_history],
         iterations_per_epoch=solver.iterations_per_epoch,
         status=solver.status,
+        probes=solver.probes,
     )
 
 
@@ -196,6 +233,7 @@ def train_model(
     seed: int = 0,
     dtype=np.float64,
     normalization: str | None = None,
+    **options,
 ):
     """``train_network``'s training, returning the trained ``FullyConnectedNet`` and its
     ``Solver`` (the histories, and the model for what a chapter measures on it afterwards, as
@@ -213,6 +251,15 @@ def train_model(
         data = data.load()
     elif not isinstance(data, Mapping):
         raise TypeError(f"data must be a dict of arrays or a DataSpec, got {type(data).__name__}")
+    if unknown := options.keys() - TRAINING_OPTIONS.keys():
+        raise TypeError(
+            f"train_model got unknown options {sorted(unknown)}; it takes "
+            f"{', '.join(TRAINING_OPTIONS)}"
+        )
+    options = {**TRAINING_OPTIONS, **options}
+    if options["input_scale"] is not None:
+        scale = require_number("input_scale", options["input_scale"], 0, low_open=True)
+        data = {**data, "X_train": data["X_train"] * scale, "X_val": data["X_val"] * scale}
 
     num_classes = int(max(data["y_train"].max(), data["y_val"].max())) + 1
     model = FullyConnectedNet(
@@ -224,16 +271,26 @@ def train_model(
         weight_scale=weight_scale,
         dtype=dtype,
         seed=seed,
+        activation=options["activation"],
+        dropout=options["dropout"],
+        reg=options["reg"],
     )
     solver = Solver(
         model,
         data,
-        update_rule="adam",
+        update_rule=options["update_rule"],
         optim_config={"learning_rate": learning_rate},
         num_epochs=num_epochs,
         batch_size=batch_size,
         verbose=False,
         seed=seed,
+        num_iterations=options["num_iterations"],
+        trainable=options["trainable"],
+        probe=options["probe"],
+        probe_every=options["probe_every"],
+        on_step=options["on_step"],
+        num_train_samples=options["num_train_samples"],
+        num_val_samples=options["num_val_samples"],
     )
     with threadpool_limits(limits=1, user_api="blas"):
         solver.train()

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nndl.activations import ACTIVATIONS, sigmoid_backward, sigmoid_forward
 from nndl.arguments import seeded_or_global_rng
 from nndl.layer_utils import affine_relu_backward, affine_relu_forward  # noqa: F401
 from nndl.layers import (  # noqa: F401 (the layers a student's loss calls, as CS231n's imports *)
@@ -47,11 +48,14 @@ class HiddenLayer(NamedTuple):
     """One hidden layer's values in a forward pass, and the caches its backward pass needs."""
 
     affine: np.ndarray  # the affine output x @ W + b, (N, H): the normalization's input
-    relu: np.ndarray  # the ReLU output, (N, H): the next layer's input (before dropout)
+    relu: np.ndarray  # the activation's output (ReLU's, or the sigmoid's), (N, H): the next
+    # layer's input (before dropout)
     affine_cache: Any
     bn_cache: Any  # the normalization's cache (its xhat is the normalised input), or None
-    relu_cache: Any
+    relu_cache: Any  # the activation's cache
     dropout_cache: Any  # None without dropout
+    activation_input: Any = None  # the activation's input, (N, H): after normalization and noise
+    noise_scale: Any = None  # the noise's scale a, (H,), when noise was applied; else None
 
 
 class FullyConnectedNet:
@@ -74,6 +78,15 @@ class FullyConnectedNet:
     weight of the old running averages when a batch's mean and variance are averaged into them
     (``nndl.batchnorm``); the ``momentum`` of an update rule (``Solver(optim_config=...)``,
     ``nndl.optim.sgd_momentum``) is SGD's, the decay of the velocity. They are unrelated.
+
+    Beyond CS231n's network (for the chapters on why batch norm helps): ``activation="sigmoid"``
+    puts logistic sigmoids where the ReLUs are (Ioffe & Szegedy's 2015 Figure 1 network);
+    ``weight_scale="he"`` draws each layer's weights with standard deviation sqrt(2 / fan_in)
+    (He et al. 2015) instead of one scale for all; ``norm_noise`` multiplies and shifts every
+    hidden unit after its normalization, ``y' = a * y + c`` (Santurkar et al. 2018's "noisy batch
+    norm"), in train mode only. The attribute ``norm_noise`` holds the current draw: None, or one
+    pair ``(a, c)`` of arrays of shape (H,) per hidden layer; whoever trains the network redraws
+    it when it wants (``draw_norm_noise``; ``nndl.why.shift.NoiseRedraw`` before every step).
 
     Randomness, as in the CS231n notebooks: with ``seed=None`` the weights are drawn as CS231n
     draws them, ``weight_scale * np.random.randn(fan_in, fan_out)`` for W1, W2, ... in turn, and
@@ -99,6 +112,8 @@ class FullyConnectedNet:
         dropout_keep_ratio=None,
         norm_param=None,
         bn_param=None,
+        activation="relu",
+        norm_noise=None,
     ):
         """
         Inputs:
@@ -108,7 +123,9 @@ class FullyConnectedNet:
         - dropout: probability of dropping a hidden unit, in [0, 1) (default 0: no dropout)
         - use_batchnorm: whether to batch-normalise after each hidden affine layer (False)
         - reg: strength of the L2 penalty
-        - weight_scale: standard deviation of the normally distributed initial weights
+        - weight_scale: standard deviation of the normally distributed initial weights, or
+          "he": sqrt(2 / fan_in) for each layer's weights (the weights are drawn as for
+          weight_scale=1, then scaled)
         - dtype: floating dtype of the parameters and the computation (float64 for
           gradient checks)
         - seed: None (NumPy's global generator), an int (fixed dropout masks) or a numpy
@@ -120,6 +137,10 @@ class FullyConnectedNet:
           ``{"momentum": 0.95, "eps": 1e-3}`` for batch norm (its defaults: momentum 0.9, the
           weight of the old running averages, and eps 1e-5); ``bn_param`` is another name for
           it
+        - activation: the hidden layers' activation, "relu" (default) or "sigmoid"
+        - norm_noise: None (default) or the noise after each hidden layer's normalization in
+          train mode, one pair (a, c) of arrays of shape (H,) per hidden layer: y' = a * y + c;
+          ``model.norm_noise`` can be replaced between steps (see ``draw_norm_noise``)
         """
         hidden_dims = _check_config(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype)
         normalization = _normalization(use_batchnorm, normalization)
@@ -135,7 +156,13 @@ class FullyConnectedNet:
         self.dtype = np.dtype(dtype)
         self.rng = _generator(seed)
         self.seed = seed
+        self.activation = _check_activation(activation)
+        self.hidden_dims = hidden_dims
+        self.norm_noise = norm_noise
         self.params = {}
+        he = isinstance(weight_scale, str)  # "he", checked: drawn with scale 1, then scaled
+        if he:
+            weight_scale = 1.0
 
         ### BEGIN SOLUTION
         dims = [input_dim, *hidden_dims, num_classes]
@@ -147,6 +174,9 @@ class FullyConnectedNet:
                 if "beta" in self.norm_layer.params:
                     self.params[f"beta{i}"] = np.zeros(fan_out)
         ### END SOLUTION
+        if he:
+            for i, fan_in in enumerate([input_dim, *hidden_dims], start=1):
+                self.params[f"W{i}"] = self.params[f"W{i}"] * math.sqrt(2 / fan_in)
         for name, value in self.params.items():
             self.params[name] = value.astype(self.dtype)
 
@@ -189,12 +219,21 @@ class FullyConnectedNet:
           fresh ``[{"mode": "train"}, ...]`` normalises with each batch's own statistics and
           leaves the model's running statistics untouched
 
+        With ``activation="sigmoid"`` the hidden layers apply sigmoids; with ``norm_noise`` set,
+        train mode multiplies and shifts each unit after its normalization (``HiddenLayer``
+        keeps the activation's input and the noise's scale).
+
         Returns a tuple of:
         - scores: class scores of shape (N, C)
         - layers: one ``HiddenLayer`` per hidden layer, then the last affine layer's cache
         """
         X = _check_X(X, self.dtype, self.input_dim)
         check_mode(WHERE_FORWARD, "mode", mode)
+        noise = self._checked_noise() if mode == "train" else None
+        if self.activation == "sigmoid":
+            activation_forward = sigmoid_forward
+        else:
+            activation_forward = relu_forward
         bn_params = self.bn_params if bn_params is None else bn_params
         for bn_param in bn_params:
             bn_param["mode"] = mode
@@ -210,12 +249,18 @@ class FullyConnectedNet:
                 params = [self.params[f"{name}{i}"] for name in self.norm_layer.params]
                 forward = self.norm_layer.network_forward
                 relu_in, bn_cache = forward(affine, *params, bn_params[i - 1])
-            relu, relu_cache = relu_forward(relu_in)
+            scale = None
+            if noise is not None:
+                scale, shift = noise[i - 1]
+                relu_in = scale * relu_in + shift
+            relu, relu_cache = activation_forward(relu_in)
             out = relu
             if self.use_dropout:
                 out, dropout_cache = dropout_forward(relu, self.dropout_param)
             layers.append(
-                HiddenLayer(affine, relu, affine_cache, bn_cache, relu_cache, dropout_cache)
+                HiddenLayer(
+                    affine, relu, affine_cache, bn_cache, relu_cache, dropout_cache, relu_in, scale
+                )
             )
         L = self.num_layers
         scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
@@ -248,6 +293,8 @@ class FullyConnectedNet:
         - otherwise a tuple (loss, grads) in train mode; grads has the keys of self.params
         """
         X, y = self.check_loss_inputs(X, y)  # checked once here; forward_layers sees it is done
+        if self.activation != "relu" or self.norm_noise is not None:
+            return self._general_loss(X, y)  # nndl's own passes (sigmoids, noise)
         ### BEGIN SOLUTION
         scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
         if y is None:
@@ -285,6 +332,110 @@ class FullyConnectedNet:
                 grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
         ### END SOLUTION
         return loss, grads
+
+    def _general_loss(self, X, y):
+        """``loss`` for what CS231n's network lacks (sigmoid units, noise after the
+        normalization): ``forward_layers``, then the backward pass layer by layer."""
+        scores, (*layers, last_cache) = self.forward_layers(X, "test" if y is None else "train")
+        if y is None:
+            return scores
+        L = self.num_layers
+        loss, dscores = softmax_loss(scores, y)
+        if self.reg:
+            weights = [self.params[f"W{i}"] for i in range(1, L + 1)]
+            loss += 0.5 * self.reg * sum(np.sum(w * w) for w in weights)
+        grads = {}
+        dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
+        for i in range(L - 1, 0, -1):
+            layer = layers[i - 1]
+            if self.use_dropout:
+                dout = dropout_backward(dout, layer.dropout_cache)
+            if self.activation == "sigmoid":
+                dout = sigmoid_backward(dout, layer.relu_cache)
+            else:
+                dout = relu_backward(dout, layer.relu_cache)
+            if layer.noise_scale is not None:
+                dout = dout * layer.noise_scale  # y' = a * y + c: dy = a * dy'
+            if self.norm_layer:
+                backward = self.norm_layer.network_backward
+                dout, *dparams = backward(dout, layer.bn_cache)
+                for name, dparam in zip(self.norm_layer.params, dparams):
+                    grads[f"{name}{i}"] = dparam
+            dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, layer.affine_cache)
+        if self.reg:
+            for i in range(1, L + 1):
+                grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
+        return loss, grads
+
+    def batch_loss(self, X, y):
+        """``loss(X, y)`` (train mode: loss and gradients) with every normalization layer using
+        the batch's own statistics and the model's running averages left untouched: for probes
+        that evaluate the loss several times per training step (Santurkar's internal covariate
+        shift, the loss landscape) without changing the model. Dropout, if any, still draws its
+        masks."""
+        saved = self.bn_params
+        self.bn_params = [
+            {key: value for key, value in bn_param.items() if not key.startswith("running_")}
+            for bn_param in saved
+        ]
+        try:
+            return self.loss(X, y)
+        finally:
+            self.bn_params = saved
+
+    def draw_norm_noise(self, rng, scale=2.0, shift=1.0):
+        """Draw a new ``norm_noise``: for every hidden unit a scale a = exp(u) with u uniform in
+        [-ln scale, ln scale] (between 1/scale and scale, geometric mean 1) and a shift c uniform
+        in [-shift, shift], as Santurkar et al. (2018, section 2.1) add after batch norm. Sets
+        ``self.norm_noise`` and returns it.
+
+        Inputs:
+        - rng: a numpy Generator (the noise's own, so that the minibatches stay those of the
+          run without noise)
+        - scale: >= 1; 1 means no scaling
+        - shift: >= 0; 0 means no shift
+        """
+        where = "FullyConnectedNet.draw_norm_noise"
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"{where}: rng must be a numpy Generator, got {type(rng).__name__}")
+        log_scale = math.log(check_number("scale", where, scale, 1, np.inf, "[)"))
+        shift = check_number("shift", where, shift, 0, np.inf, "[)")
+        noise = []
+        for h in self.hidden_dims:
+            a = np.exp(rng.uniform(-log_scale, log_scale, h)).astype(self.dtype)
+            c = rng.uniform(-shift, shift, h).astype(self.dtype)
+            noise.append((a, c))
+        self.norm_noise = noise
+        return noise
+
+    def _checked_noise(self):
+        """``norm_noise`` after checking it: None, or one pair (a, c) of shape (H,) per layer."""
+        noise = self.norm_noise
+        if noise is None:
+            return None
+        where = "FullyConnectedNet: norm_noise"
+        expected = f"None or {len(self.hidden_dims)} pairs (a, c), one per hidden layer"
+        if not isinstance(noise, list | tuple) or len(noise) != len(self.hidden_dims):
+            raise ValueError(f"{where} must be {expected}, got {noise!r:.80}")
+        for i, (pair, h) in enumerate(zip(noise, self.hidden_dims), start=1):
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                raise ValueError(f"{where}[{i - 1}] must be a pair (a, c), got {pair!r:.80}")
+            for name, value in zip("ac", pair):
+                if not isinstance(value, np.ndarray) or value.shape != (h,):
+                    shape = getattr(value, "shape", type(value).__name__)
+                    raise ValueError(
+                        f"{where}[{i - 1}]: {name} must be an array of shape ({h},), the "
+                        f"layer's width, got {shape}"
+                    )
+        return noise
+
+
+def _check_activation(activation) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"FullyConnectedNet: activation must be 'relu' or 'sigmoid', got {activation!r}"
+        )
+    return activation
 
 
 def _check_X(X, dtype, input_dim) -> np.ndarray:
@@ -326,7 +477,13 @@ def _check_config(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype)
     check_integer("input_dim", where, input_dim, 1)
     check_integer("num_classes", where, num_classes, 2)
     check_number("reg", where, reg, 0, np.inf, "[)")
-    check_number("weight_scale", where, weight_scale, 0, np.inf, "()")
+    if isinstance(weight_scale, str):
+        if weight_scale != "he":
+            raise ValueError(
+                f"{where}: weight_scale must be a positive number or 'he', got {weight_scale!r}"
+            )
+    else:
+        check_number("weight_scale", where, weight_scale, 0, np.inf, "()")
     try:
         name = np.dtype(dtype).name
     except TypeError:

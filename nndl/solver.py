@@ -93,6 +93,11 @@ class Solver:
         print_every=10,
         verbose=True,
         seed=None,
+        num_iterations=None,
+        trainable=None,
+        probe=None,
+        probe_every=1,
+        on_step=None,
     ):
         """Set up a Solver; nothing is trained until train() is called.
 
@@ -117,6 +122,22 @@ class Solver:
         - verbose: Show a progress bar and one summary line per epoch; False is silent.
         - seed: Seed or numpy Generator for minibatch sampling and accuracy subsampling; None
           draws from numpy's global generator (np.random.seed sets it).
+
+        Options for experiments (none of them is checkpointed: a Solver with any of them takes
+        no checkpoint_name):
+        - num_iterations: Train for this many iterations instead of num_epochs epochs (the
+          epochs are still counted, and the accuracies checked at their ends).
+        - trainable: Update only some parameters: a collection of parameter names, or a dict
+          from names to True (the whole array) or to a boolean mask of the parameter's shape
+          (only the True entries change). The others stay at their initial values.
+        - probe: A function ``probe(model, X_batch, y_batch, iteration)`` called every
+          probe_every iterations with that iteration's minibatch, before its update (iteration
+          0 is the initial model), and once after the last iteration with X_batch and y_batch
+          None; ``solver.probes`` collects ``(iteration, result)``. A probe that evaluates the
+          loss should leave the model unchanged (``FullyConnectedNet.batch_loss``).
+        - probe_every: The probe's period in iterations (an integer >= 1).
+        - on_step: A function ``on_step(model, iteration)`` called before every iteration's loss
+          (and before its probe), e.g. to redraw a network's noise (``nndl.why.shift``).
         """
         _check_model(model)
         _check_data(data, getattr(model, "num_classes", None))
@@ -138,6 +159,24 @@ class Solver:
         self.verbose = bool(verbose)
         self.rng = seeded_or_global_rng("seed", seed)  # None: np.random.seed's generator
         self.iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
+        self.num_iterations = require_int("num_iterations", num_iterations, 0, none=True)
+        self.trainable = _check_trainable(trainable, model.params)
+        self.probe = _check_callable("probe", probe)
+        self.probe_every = require_int("probe_every", probe_every, minimum=1)
+        self.on_step = _check_callable("on_step", on_step)
+        self.probes = []  # (iteration, what probe returned)
+        experimental = {
+            "num_iterations": num_iterations,
+            "trainable": trainable,
+            "probe": probe,
+            "on_step": on_step,
+        }
+        if self.checkpoint_name is not None and any(v is not None for v in experimental.values()):
+            given = [name for name, value in experimental.items() if value is not None]
+            raise ValueError(
+                f"checkpoint_name cannot be combined with {', '.join(given)}: a checkpoint does "
+                "not record them, so a resumed run would not continue the same training"
+            )
 
         self.status, self.message = "ready", ""
         self.epoch = self.iteration = 0
@@ -155,6 +194,8 @@ class Solver:
         averages by those of the same moment (best_bn_stats).
         """
         num_iterations = self.num_epochs * self.iterations_per_epoch
+        if self.num_iterations is not None:
+            num_iterations = self.num_iterations
         self.status, self.message = "running", ""
         # A diverging run overflows in some layer before its loss is inf or nan: rather than numpy's
         # warnings from in there, each step checks the loss, the running averages and the new
@@ -174,6 +215,9 @@ class Solver:
                     if self.iteration % self.print_every == 0:
                         progress.set_postfix(loss=f"{loss:.4g}")
                     self._end_of_iteration()
+                if self.probe is not None and self.status != "diverged":
+                    result = self.probe(self.model, None, None, self.iteration)
+                    self.probes.append((self.iteration, result))
         except BaseException as error:
             # A failed checkpoint write (a full disk), an error in the model, Ctrl-C: the status
             # says so, and the model keeps the parameters of the last complete iteration.
@@ -202,18 +246,43 @@ class Solver:
           became inf or nan and why; the parameters are then left as they were, so that the
           Solver never writes a non-finite value into the model.
         """
+        if self.on_step is not None:
+            self.on_step(self.model, self.iteration)
         batch = self.rng.choice(self.X_train.shape[0], self.batch_size)
-        loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
+        X_batch, y_batch = self.X_train[batch], self.y_train[batch]
+        if self.probe is not None and self.iteration % self.probe_every == 0:
+            result = self.probe(self.model, X_batch, y_batch, self.iteration)
+            self.probes.append((self.iteration, result))
+        loss, grads = self.model.loss(X_batch, y_batch)
         loss = float(loss)
         if not math.isfinite(loss) or not _finite_statistics(self.model):
             return loss, diagnose(self.model, loss, grads, self.X_train)
         if missing := self.model.params.keys() - grads.keys():
             raise KeyError(f"model.loss returned no gradient for parameters {sorted(missing)}")
-        updated, bad = self._update(self.model.params, grads, self.optim_configs)
+        if self.trainable is None:
+            updated, bad = self._update(self.model.params, grads, self.optim_configs)
+        else:
+            updated, bad = self._update_trainable(grads)
         if bad is not None:
             return loss, diagnose(self.model, loss, grads, update=(bad, updated[bad]))
         self.model.params.update(updated)
         return loss, None
+
+    def _update_trainable(self, grads):
+        """The update of the trainable parameters only (the others keep their values; a masked
+        parameter changes only where its mask is True). Returns (updated, bad) as
+        ParameterUpdate does."""
+        params = self.model.params
+        names = list(self.trainable)
+        configs = {name: self.optim_configs[name] for name in names}
+        updated, bad = self._update(
+            {name: params[name] for name in names}, {name: grads[name] for name in names}, configs
+        )
+        self.optim_configs.update(configs)
+        for name, mask in self.trainable.items():
+            if mask is not None:
+                updated[name] = np.where(mask, updated[name], params[name])
+        return updated, bad
 
     def _end_of_iteration(self):
         """Count epochs and decay the learning rate; check accuracy after the first iteration and
@@ -486,6 +555,45 @@ def _check_batch_size(model, batch_size):
             "each example over its own features"
         )
     return batch_size
+
+
+def _check_callable(name, function):
+    if function is not None and not callable(function):
+        raise TypeError(f"{name} must be a function or None, got {type(function).__name__}")
+    return function
+
+
+def _check_trainable(trainable, params):
+    """trainable as a dict from parameter names to None (the whole array) or a boolean mask of
+    the parameter's shape; None stays None (every parameter)."""
+    if trainable is None:
+        return None
+    if isinstance(trainable, str) or not isinstance(trainable, dict | list | tuple | set):
+        raise TypeError(
+            "trainable must be None, a collection of parameter names or a dict from names to "
+            f"True or a boolean mask, got {type(trainable).__name__} {trainable!r:.60}"
+        )
+    entries = trainable.items() if isinstance(trainable, dict) else ((n, True) for n in trainable)
+    checked = {}
+    for name, mask in entries:
+        if name not in params:
+            raise ValueError(
+                f"trainable names {name!r}, which is not a parameter of the model; its "
+                f"parameters are {sorted(params)}"
+            )
+        if mask is True:
+            checked[name] = None
+            continue
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != params[name].shape:
+            raise ValueError(
+                f"trainable[{name!r}] must be True or a boolean mask of shape "
+                f"{params[name].shape}, got {mask.dtype} of shape {mask.shape}"
+            )
+        checked[name] = mask
+    if not checked:
+        raise ValueError("trainable names no parameter: nothing would be trained")
+    return checked
 
 
 def _check_path(name, path):

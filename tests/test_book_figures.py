@@ -12,8 +12,10 @@ from nndl.book.figures import (
     derivation_graph,
     graph_layout,
     plot_computation_graph,
+    plot_curves,
     plot_panels,
     plot_shaded_grids,
+    plot_percentile_bands,
     plot_training_curves,
 )
 from nndl.book.tables import (
@@ -160,6 +162,20 @@ def test_plot_panels_draws_each_panel_against_x_with_its_own_scale():
     assert len(loss.lines) == 2 and loss.get_xlabel() == "scale"
 
 
+def test_plot_percentile_bands_draws_the_accuracies_then_one_band_per_network():
+    steps = np.array([0, 100, 200])
+    bands = {"baseline": [[-1, 0, 1], [-2, 0, 2], [-3, 1, 3]], "batch norm": np.zeros((3, 3))}
+    fig = plot_percentile_bands(
+        steps, {"baseline": [0.1, 0.5, 0.9], "batch norm": [0.2] * 3}, bands
+    )
+    accuracy, baseline, batchnorm = fig.axes
+    assert [line.get_label() for line in accuracy.lines] == ["baseline", "batch norm"]
+    assert baseline.get_title() == "baseline" and batchnorm.get_title() == "batch norm"
+    np.testing.assert_array_equal(baseline.lines[0].get_ydata(), [0, 0, 1])  # the medians
+    assert len(baseline.collections) == 1  # the 15-85 band
+    assert baseline.get_ylim() == batchnorm.get_ylim()  # one scale for the bands
+
+
 def test_rounded_numbers_print_the_same_whatever_the_sign_of_a_tiny_value():
     assert str(rounded([-1e-17, 1e-17, -0.004])) == str(rounded([1e-17, -1e-17, 0.004]))
     assert str(rounded([-0.004])) == "[0.]"
@@ -193,6 +209,9 @@ def all_text(fig):
         lambda: plot_shaded_grids({"one\ntwo": np.eye(2, 3)}, ["a", "b", "c"], ["row", "row"]),
     ],
     ids=["training curves", "log panels", "linear panels", "graph", "shaded grids"],
+        lambda: plot_percentile_bands([0, 1], {"a": [0.1, 0.2]}, {"a": [[-1, 0, 1], [-2, 0, 2]]}),
+    ],
+    ids=["training curves", "log panels", "linear panels", "graph", "percentile bands"],
 )
 def test_no_text_of_a_figure_is_smaller_than_the_smallest_legible_size(draw):
     texts = all_text(draw())
@@ -318,3 +337,14 @@ def test_formula_lines_leaves_a_gradient_without_a_factored_sum_on_one_line():
 
     derivation = batchnorm_train()
     assert formula_lines(derivation, "dgamma") == derivation.latex["dgamma"]
+def test_plot_curves_draws_each_line_against_its_own_x():
+    fig = plot_curves(
+        {"a": ([1.0, 0.1], [0.2, 0.1]), "b": ([1.0, 0.5, 0.05], [0.3, 0.2, 0.1])},
+        xlabel="loss",
+        ylabel="gap",
+        title="gap",
+        xscale="log",
+    )
+    (ax,) = fig.axes
+    assert [len(line.get_xdata()) for line in ax.lines] == [2, 3]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "gap"

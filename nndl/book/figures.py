@@ -1,6 +1,7 @@
 """The book's figures: a computation graph drawn from a derivation (chapter 4), training curves
-(chapter 7), panels of values against the weight scale, the layer or the epoch (chapters 8-10)
-and the parts of a block of feature maps that share one mean (chapter 11).
+(chapter 7), panels of values against the weight scale, the layer or the epoch (chapters 8-10),
+the parts of a block of feature maps that share one mean (chapter 11), percentile bands over
+training (chapters 12 and 13) and curves each against its own values (chapter 15).
 
 matplotlib (the ``book`` extra) is imported where it is used.
 """
@@ -262,3 +263,73 @@ def _legible(ax) -> None:
     legend = ax.get_legend()
     for text in legend.get_texts() if legend else ():
         text.set_fontsize(MIN_FONTSIZE)
+
+
+# --------------------------------------------------------------------------------------------
+# Why it helps (chapters 12-15)
+# --------------------------------------------------------------------------------------------
+
+
+def plot_percentile_bands(steps, accuracy, percentiles, ylabel="input of one unit"):
+    """Ioffe & Szegedy's (2015) Figure 1 for any number of networks: the test accuracy of each
+    against the training steps, then one panel per network with the 15th, 50th and 85th
+    percentiles of one unit's input over the same steps.
+
+    Inputs:
+    - steps: the training steps of the records, shape (T,)
+    - accuracy: maps a network's label to its T test accuracies
+    - percentiles: maps a network's label to an array (T, 3): the 15th, 50th and 85th
+      percentiles at each record
+    - ylabel: the percentile panels' vertical label
+
+    Returns:
+    - the matplotlib Figure, 1 + len(percentiles) panels stacked, the percentile panels on one
+      vertical scale
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3 * (1 + len(percentiles))), layout="tight")
+    axes = fig.subplots(1 + len(percentiles), 1, squeeze=False)[:, 0]
+    for label, values in accuracy.items():
+        axes[0].plot(steps, values, "-", label=label)
+    axes[0].set(title="Test accuracy", xlabel="training step")
+    axes[0].legend(loc="lower right")
+    _legible(axes[0])
+    for ax, (label, values) in zip(axes[1:], percentiles.items(), strict=True):
+        values = np.asarray(values)
+        ax.fill_between(steps, values[:, 0], values[:, 2], alpha=0.3, label="15th to 85th")
+        ax.plot(steps, values[:, 1], "-", label="median")
+        ax.set(title=label, xlabel="training step", ylabel=ylabel)
+        ax.legend(loc="best")
+        _legible(ax)
+    # One vertical scale for the percentile panels, so that their spreads compare at a glance.
+    low = min(ax.get_ylim()[0] for ax in axes[1:])
+    high = max(ax.get_ylim()[1] for ax in axes[1:])
+    for ax in axes[1:]:
+        ax.set_ylim(low, high)
+    return fig
+
+
+def plot_curves(curves, xlabel, ylabel, title, xscale="linear", yscale="linear"):
+    """One panel with one line per label, each against its own horizontal values (runs of
+    different lengths, or a quantity plotted against another).
+
+    Inputs:
+    - curves: maps a line's label (e.g. "batch norm") to a pair (x, y) of equal lengths
+    - xlabel, ylabel, title: the axes' labels and the panel's title
+    - xscale, yscale: "linear" or "log"
+
+    Returns:
+    - the matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), layout="tight")
+    ax = fig.subplots()
+    for label, (x, y) in curves.items():
+        ax.plot(x, y, "-o", markersize=4, label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xscale=xscale, yscale=yscale)
+    ax.legend()
+    _legible(ax)
+    return fig

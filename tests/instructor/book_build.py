@@ -16,6 +16,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def toc_chapters() -> list[str]:
+    """The chapters ``_toc.yml`` lists, in reading order (the root, then every part's chapters,
+    or the chapters of a toc without parts), as paths without suffix: ``book/02_forward_train``."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = toc.get("parts", [{"chapters": toc.get("chapters", [])}])
+    return [toc["root"], *(entry["file"] for part in parts for entry in part["chapters"])]
+
+
 def build_book(output: Path, repository_url: str | None = None) -> Path:
     """Build the book into ``output`` from ``_config.yml`` with execution off.
 

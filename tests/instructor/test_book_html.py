@@ -20,9 +20,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.instructor.book_build import ROOT, build_book
+from tests.instructor.book_build import ROOT, build_book, toc_chapters
 from tests.instructor.browser import Browser
 
 # Chapter 4 has all three kinds of output: a figure, a table of formulas and displayed math.
@@ -33,8 +32,7 @@ WIDTHS = (1280, 400)
 
 
 def chapters() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"], *(entry["file"] for entry in toc["chapters"])]
+    return toc_chapters()
 
 
 pytestmark = pytest.mark.slow
