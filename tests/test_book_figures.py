@@ -14,8 +14,8 @@ from nndl.book.figures import (
     plot_computation_graph,
     plot_curves,
     plot_panels,
-    plot_shaded_grids,
     plot_percentile_bands,
+    plot_shaded_grids,
     plot_training_curves,
 )
 from nndl.book.tables import (
@@ -207,11 +207,18 @@ def all_text(fig):
         lambda: plot_panels([1, 2, 3], {"p": {"a": [0.12345, 0.5, 0.9]}}, "layer"),
         lambda: plot_computation_graph(BATCHNORM_GRAPH, {"xhat": "normalised input"}),
         lambda: plot_shaded_grids({"one\ntwo": np.eye(2, 3)}, ["a", "b", "c"], ["row", "row"]),
-    ],
-    ids=["training curves", "log panels", "linear panels", "graph", "shaded grids"],
         lambda: plot_percentile_bands([0, 1], {"a": [0.1, 0.2]}, {"a": [[-1, 0, 1], [-2, 0, 2]]}),
+        lambda: plot_curves({"a": ([1, 2], [0.5, 0.25])}, "x", "y", "title"),
     ],
-    ids=["training curves", "log panels", "linear panels", "graph", "percentile bands"],
+    ids=[
+        "training curves",
+        "log panels",
+        "linear panels",
+        "graph",
+        "shaded grids",
+        "percentile bands",
+        "curves",
+    ],
 )
 def test_no_text_of_a_figure_is_smaller_than_the_smallest_legible_size(draw):
     texts = all_text(draw())
@@ -337,6 +344,8 @@ def test_formula_lines_leaves_a_gradient_without_a_factored_sum_on_one_line():
 
     derivation = batchnorm_train()
     assert formula_lines(derivation, "dgamma") == derivation.latex["dgamma"]
+
+
 def test_plot_curves_draws_each_line_against_its_own_x():
     fig = plot_curves(
         {"a": ([1.0, 0.1], [0.2, 0.1]), "b": ([1.0, 0.5, 0.05], [0.3, 0.2, 0.1])},
