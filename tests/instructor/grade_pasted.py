@@ -1,8 +1,8 @@
 """Run by path inside a filled student copy (working directory and PYTHONPATH the copy): paste
-each entry of SPEC.json into the copy's regions, grade it with ``nndl lab check --json TASK`` (a
-process of its own, as the student runs it) and with ``pytest -m TASK`` (in this process, one
-run per entry, the copy's test modules and nndl imported afresh for each), restore the copy, and
-write one record per entry to RESULTS.json.
+each entry of SPEC.json into the copy's regions, grade it with ``nndl lab check --json TASK`` and
+with ``pytest -m TASK`` (both in this process, as their commands' code: each grades the task in a
+child process of its own, which imports the pasted code; the copy's test modules are imported
+afresh for each run), restore the copy, and write one record per entry to RESULTS.json.
 
     python tests/instructor/grade_pasted.py SPEC.json RESULTS.json
 
@@ -20,7 +20,6 @@ import contextlib
 import io
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -48,34 +47,37 @@ def paste(copy: Path, bodies: dict[str, str]) -> dict[Path, str]:
     return originals
 
 
-def lab_check(copy: Path, task: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "nndl", "lab", "check", "--json", task],
-        cwd=copy,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def lab_check(task: str) -> dict:
+    """``nndl lab check --json TASK``: the command's own code (``nndl.cli.main``), run in this
+    process; it grades in a child process of its own, which imports the pasted code."""
+    from nndl.cli import main
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["lab", "check", "--json", task])
     try:
-        (record,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        (record,) = [json.loads(line) for line in output.getvalue().splitlines() if line.strip()]
     except ValueError:
-        record = {"passed": None, "diagnosis": result.stdout[-2000:] + result.stderr[-2000:]}
+        record = {"passed": None, "diagnosis": output.getvalue()[-4000:]}
+    record["returncode"] = code
     return record
 
 
 def pytest_task(task: str) -> tuple[int, str]:
-    """``pytest -m TASK`` in this process; then every nndl and tests module it imported is
-    dropped, so that the next run imports the next entry's code."""
+    """``pytest -m TASK`` in this process."""
     import pytest
 
-    present = set(sys.modules)
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         code = pytest.main(["-m", task, "-q", "-p", "no:cacheprovider", "tests/test_lab.py"])
-    for name in [n for n in sys.modules if n not in present]:
-        if name.split(".")[0] in ("nndl", "tests"):
-            del sys.modules[name]
     return int(code), output.getvalue()
+
+
+def forget_the_copys_modules() -> None:
+    """Drop every nndl and tests module from this process, so that the next entry's runs import
+    its code afresh."""
+    for name in [n for n in sys.modules if n.split(".")[0] in ("nndl", "tests")]:
+        del sys.modules[name]
 
 
 def main(spec_path: str, results_path: str) -> None:
@@ -91,11 +93,12 @@ def main(spec_path: str, results_path: str) -> None:
     for entry in json.loads(Path(spec_path).read_text(encoding="utf-8")):
         originals = paste(copy, entry["bodies"])
         try:
-            lab = lab_check(copy, entry["task"])
+            lab = lab_check(entry["task"])
             code, output = pytest_task(entry["task"])
         finally:
             for file, text in originals.items():
                 file.write_text(text, encoding="utf-8")
+            forget_the_copys_modules()
         records.append(
             {
                 "name": entry["name"],
