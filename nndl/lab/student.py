@@ -47,6 +47,8 @@ NNDL_OWN_TESTS = frozenset(
         "tests/test_optim.py",
         "tests/test_rmsnorm.py",
         "tests/test_witnesses.py",
+        "tests/test_why.py",
+        "tests/test_why_network.py",
         "tests/test_book_helpers.py",
         "tests/layer_cases.py",
         "tests/cases.py",

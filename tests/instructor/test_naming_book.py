@@ -73,11 +73,12 @@ def test_chapter_4_lists_the_staged_gradients_by_code_name_beside_their_symbols_
 def test_the_backward_chapter_4_prints_assigns_the_gradients_in_the_staged_order():
     # the staged backward of the normalization core, which batch norm's runs over the batch
     cells = nbformat.read(BOOK / "04_backward_graph.ipynb", as_version=4).cells
+    # shown by nndl.book.source.source_block: a code block in the cell's Markdown output
     [source] = [
-        output["text"]
+        output["data"]["text/markdown"]
         for cell in cells
         for output in cell.get("outputs", [])
-        if output.get("name") == "stdout" and "def normalization_backward(" in output["text"]
+        if "def normalization_backward(" in output.get("data", {}).get("text/markdown", "")
     ]
     names = staged_names(batchnorm_train())
     assigned = re.findall(r"^\s*(d\w+) = ", source, flags=re.MULTILINE)

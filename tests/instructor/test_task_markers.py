@@ -49,6 +49,9 @@ def calls(tmp_path_factory):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+VERDICT_TEST = "tests/test_lab.py::test_task_passes_its_lab_check_without_a_diagnosis["
+
+
 def graders(task: str) -> set[str]:
     """The markers under which ``task``'s code is graded: its own (no task requires another's
     statically; the lab holds a task back by the calls its check makes)."""
@@ -71,5 +74,11 @@ def test_every_test_that_runs_a_tasks_code_carries_its_marker(calls, task):
 def test_every_test_with_a_tasks_marker_runs_its_code(calls, task):
     marked = [test for test, record in calls.items() if task in record["markers"]]
     assert marked, f"no test carries the marker {task}"
-    idle = [test for test in marked if task not in calls[test]["called"]]
+    # test_lab's verdict test grades the task in a child process (nndl.lab.runner), beyond this
+    # process's tracer; tests/test_lab.py and the pasted corpus check what that grading runs.
+    idle = [
+        test
+        for test in marked
+        if task not in calls[test]["called"] and not test.startswith(VERDICT_TEST)
+    ]
     assert not idle, f"these carry the marker {task} but do not run its code: {idle}"
