@@ -237,3 +237,27 @@ def print_summary(targets: list[Target], unchecked: str = "") -> None:
     """The closing line: how many of the targets were met (``unchecked`` says which were not
     measured)."""
     print(f"{sum(t.met for t in targets)} of {len(targets)} targets met{unchecked}")
+
+
+def seed_ranges(one_seed, description, *, steps_name, steps, full_steps, what, argv=None):
+    """Run ``one_seed(dataset=, seed=, <steps_name>=)`` for seeds 0..N-1 in a sweep and print each
+    key's range over the seeds: what the "Why it helps" chapters quote. ``--full`` runs
+    ``full_steps`` instead of ``steps``; ``what`` names those steps in the help and header."""
+    from nndl.data import selected_dataset
+    from nndl.experiments import sweep
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    parser.add_argument("--dataset", default=None, help="default: $NNDL_DATASET, else digits")
+    parser.add_argument(
+        "--full", action="store_true", help=f"{full_steps:,} steps in {what} (not {steps:,})"
+    )
+    args = parser.parse_args(argv)
+    dataset = selected_dataset(args.dataset)
+    count = full_steps if args.full else steps
+    arguments = [{"dataset": dataset, "seed": s, steps_name: count} for s in range(args.seeds)]
+    rows = sweep(one_seed, arguments)
+    print(f"{dataset}, seeds 0..{args.seeds - 1}, {what} over {count} steps: min .. max")
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        print(f"  {key:<40} {min(values):.3g} .. {max(values):.3g}")

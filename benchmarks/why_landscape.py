@@ -12,12 +12,9 @@ Fashion-MNIST; two processes)::
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
+from benchtools import seed_ranges
 
-from nndl.data import selected_dataset
-from nndl.experiments import sweep
 from nndl.why.landscape import first_step_change, landscape, largest_trained, train_loss_after
 
 LEARNING_RATES = np.logspace(-2, 1.5, 8)
@@ -47,21 +44,15 @@ def one_seed(dataset: str, seed: int, num_steps: int) -> dict[str, float]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    parser.add_argument("--dataset", default=None, help="default: $NNDL_DATASET, else digits")
-    parser.add_argument(
-        "--full", action="store_true", help="3,000 SGD steps in the landscape run (not 300)"
+    seed_ranges(
+        one_seed,
+        __doc__.split("\n\n")[0],
+        steps_name="num_steps",
+        steps=300,
+        full_steps=3000,
+        what="the landscape run",
+        argv=argv,
     )
-    args = parser.parse_args(argv)
-    dataset = selected_dataset(args.dataset)
-    steps = 3000 if args.full else 300
-    arguments = [dict(dataset=dataset, seed=s, num_steps=steps) for s in range(args.seeds)]
-    rows = sweep(one_seed, arguments)
-    print(f"{dataset}, seeds 0..{args.seeds - 1}, landscape over {steps} steps: min .. max")
-    for key in rows[0]:
-        values = [row[key] for row in rows]
-        print(f"  {key:<40} {min(values):.3g} .. {max(values):.3g}")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,8 @@ Usage, from the repository root (about 40 s of CPU per seed on the digits; two p
 
 from __future__ import annotations
 
-import argparse
+from benchtools import seed_ranges
 
-from nndl.data import selected_dataset
-from nndl.experiments import sweep
 from nndl.why.regularization import FRANKLE, REGULARIZERS, train_frankle, train_gap
 
 TARGET = 0.05
@@ -41,21 +39,15 @@ def one_seed(dataset: str, seed: int, frankle_steps: int) -> dict[str, float]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    parser.add_argument("--dataset", default=None, help="default: $NNDL_DATASET, else digits")
-    parser.add_argument(
-        "--full", action="store_true", help="2,000 steps in Frankle's runs (not 1,000)"
+    seed_ranges(
+        one_seed,
+        __doc__.split("\n\n")[0],
+        steps_name="frankle_steps",
+        steps=1000,
+        full_steps=2000,
+        what="Frankle's runs",
+        argv=argv,
     )
-    args = parser.parse_args(argv)
-    dataset = selected_dataset(args.dataset)
-    steps = 2000 if args.full else 1000
-    arguments = [dict(dataset=dataset, seed=s, frankle_steps=steps) for s in range(args.seeds)]
-    rows = sweep(one_seed, arguments)
-    print(f"{dataset}, seeds 0..{args.seeds - 1}, Frankle over {steps} steps: min .. max")
-    for key in rows[0]:
-        values = [row[key] for row in rows]
-        print(f"  {key:<40} {min(values):.3g} .. {max(values):.3g}")
 
 
 if __name__ == "__main__":
